@@ -1,0 +1,145 @@
+//! `classify`: top-5 classes of image files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use inception::inference::{Prediction, batch_input, top_k};
+use inception::weights::load_weights_file;
+use inception::{Arch, LoadedWeights, decode_image};
+use serde::Serialize;
+
+use crate::backend::Backend;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Architecture; a .bpk file names its own, a timm checkpoint's is detected.
+    #[arg(long)]
+    arch: Option<Arch>,
+    /// timm .safetensors / .pth checkpoint or this project's .bpk
+    /// [default: weights/<arch>.bpk].
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Backend::Wgpu)]
+    backend: Backend,
+    /// One JSON object per image (index, label, probability of the top 5).
+    #[arg(long)]
+    json: bool,
+    /// With --json, add the raw logits.
+    #[arg(long, requires = "json")]
+    logits: bool,
+    /// How many classes to print.
+    #[arg(long, default_value_t = 5)]
+    top: usize,
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct ImageResult<'a> {
+    image: &'a Path,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top5: Option<Vec<Prediction>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logits: Option<Vec<f32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The weights to use when none are given: the shipped `weights/<arch>.bpk`.
+pub fn default_weights(arch: Option<Arch>) -> Result<PathBuf> {
+    let arch = arch.unwrap_or(Arch::InceptionResnetV2);
+    let path = PathBuf::from("weights").join(format!("{}.bpk", arch.name()));
+    if !path.is_file() {
+        bail!(
+            "no --weights given and no {} here. Import timm's pretrained weights with \
+             `cargo run --release -- import --arch {arch} CHECKPOINT --out {}` (see README)",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let weights_path = match &args.weights {
+        Some(p) => p.clone(),
+        None => default_weights(args.arch)?,
+    };
+    let device = args.backend.device()?;
+    let LoadedWeights { network, meta, .. } = load_weights_file(&weights_path, args.arch, &device)
+        .with_context(|| format!("cannot load weights {}", weights_path.display()))?;
+    let labels = meta.labels();
+    let size = meta.preprocess.input_size;
+    let mut failures = 0;
+    for path in &args.images {
+        let started = Instant::now();
+        let outcome = classify_one(path, &meta.preprocess, &network, &device);
+        let result = match outcome {
+            Ok(logits) => ImageResult {
+                image: path,
+                top5: Some(top_k(&logits, &labels, args.top)),
+                ms: Some(started.elapsed().as_secs_f64() * 1e3),
+                logits: args.logits.then_some(logits),
+                error: None,
+            },
+            Err(e) => {
+                failures += 1;
+                ImageResult {
+                    image: path,
+                    top5: None,
+                    logits: None,
+                    ms: None,
+                    error: Some(format!("{e:#}")),
+                }
+            }
+        };
+        print_result(&result, args.json, size)?;
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn classify_one(
+    path: &Path,
+    preprocess: &inception::Preprocess,
+    network: &inception::Network,
+    device: &burn::prelude::Device,
+) -> Result<Vec<f32>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let image = decode_image(&bytes)?;
+    let input = preprocess.apply(&image);
+    let x = batch_input(network, &[input], preprocess.input_size, device)?;
+    let logits = network.forward(x).into_data();
+    Ok(logits
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))?)
+}
+
+fn print_result(r: &ImageResult, json: bool, size: usize) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(r)?);
+        return Ok(());
+    }
+    match (&r.top5, &r.error) {
+        (Some(top), _) => {
+            println!(
+                "{} ({:.0} ms at {size}x{size})",
+                r.image.display(),
+                r.ms.unwrap_or_default()
+            );
+            for p in top {
+                println!("  {:>6.2}%  {:>4}  {}", p.probability * 100.0, p.index, p.label);
+            }
+        }
+        (None, Some(e)) => eprintln!("error: {}: {e}", r.image.display()),
+        (None, None) => {}
+    }
+    Ok(())
+}

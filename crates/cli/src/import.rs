@@ -1,0 +1,67 @@
+//! `import`: a timm checkpoint into this project's `.bpk` (what the web page loads).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use burn::prelude::Device;
+use inception::Arch;
+use inception::weights::{WeightsFormat, load_weights_file, save_burnpack};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    arch: Arch,
+    /// timm `.safetensors` (or PyTorch `.pth`) state dict.
+    checkpoint: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    /// Class names, one per line (default: ImageNet-1k for a 1000-class checkpoint).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    // Conversion needs no accelerator: tensors pass through the CPU backend.
+    let device = Device::flex();
+    let loaded = load_weights_file(&args.checkpoint, Some(args.arch), &device)
+        .with_context(|| format!("cannot import {}", args.checkpoint.display()))?;
+    if loaded.format == WeightsFormat::Burnpack {
+        bail!("{} is already in this project's format", args.checkpoint.display());
+    }
+    let mut meta = loaded.meta;
+    if let Some(path) = &args.labels {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let labels: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+        if labels.len() != meta.num_classes {
+            bail!(
+                "{} has {} labels but the checkpoint has {} classes",
+                path.display(),
+                labels.len(),
+                meta.num_classes
+            );
+        }
+        meta.labels = Some(labels);
+    }
+    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    save_burnpack(&loaded.network, &meta, &args.out)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let size = std::fs::metadata(&args.out)?.len();
+    println!(
+        "wrote {} ({}, {} classes, {} parameters, {:.1} MB)",
+        args.out.display(),
+        meta.arch,
+        meta.num_classes,
+        loaded.network.num_params(),
+        size as f64 / 1e6
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,49 @@
+//! `inception`: classify images, import timm checkpoints, inspect and benchmark the
+//! networks of the `inception` crate. Run from the repository root as
+//! `cargo run --release -- <command>`.
+
+mod backend;
+mod bench;
+mod classify;
+mod import;
+mod info;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "inception", version, about = "Inception-v4 / Inception-ResNet-v2 on burn")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the top-5 classes of images.
+    Classify(classify::Args),
+    /// Convert a timm checkpoint into this project's weights format (.bpk).
+    Import(import::Args),
+    /// Print the layer table, parameter count and FLOPs of an architecture.
+    Info(info::Args),
+    /// Measure inference speed (ms/image) on each backend.
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Classify(a) => classify::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Info(a) => info::run(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The `inception` binary end to end: what a user types and what they see, including the
+//! clear error (and non-zero exit, never a panic) for each kind of bad input.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_inception"));
+    c.current_dir(tempdir());
+    c
+}
+
+fn fixture(arch: &str) -> PathBuf {
+    let root = std::env::var("INCEPTION_FIXTURES").expect("INCEPTION_FIXTURES: run the suite with tests/run.sh");
+    PathBuf::from(root).join(format!("{arch}_s0"))
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("inception-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// Runs `classify` and expects a clean failure whose stderr says `expected`.
+fn expect_clean_failure(args: &[&str], expected: &str) {
+    let out = bin().args(args).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "expected failure: {stdout}{stderr}");
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    assert!(
+        stderr.to_lowercase().contains(&expected.to_lowercase()),
+        "stderr lacks `{expected}`: {stderr}"
+    );
+}
+
+fn v4_weights() -> String {
+    fixture("inception_v4")
+        .join("weights.safetensors")
+        .display()
+        .to_string()
+}
+
+fn write(name: &str, bytes: &[u8]) -> String {
+    let p = tempdir().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn info_prints_the_parameter_counts() {
+    for (arch, params) in [("inception-resnet-v2", 55_843_464), ("inception-v4", 42_679_816)] {
+        let out = bin().args(["info", "--arch", arch]).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stdout.contains(&format!("parameters: {params}")), "{stdout}");
+        assert!(stdout.contains("flops:"), "{stdout}");
+    }
+    let out = bin()
+        .args(["info", "--arch", "inception-resnet-v2", "--image-size", "60"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("input too small"));
+}
+
+#[test]
+fn classify_matches_timm_and_import_round_trips() {
+    let dir = fixture("inception_resnet_v2");
+    let png = dir.join("input.png").display().to_string();
+    let weights = dir.join("weights.safetensors").display().to_string();
+    let expected = read_f32(&dir.join("logits_timm_eval.f32"));
+
+    let run = |weights: &str, backend: &str| -> serde_json::Value {
+        let out = bin()
+            .args([
+                "classify",
+                "--backend",
+                backend,
+                "--weights",
+                weights,
+                "--json",
+                "--logits",
+                &png,
+            ])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    };
+    let check = |v: &serde_json::Value, what: &str| {
+        let logits: Vec<f32> = v["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        let diff = logits
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        println!("{what}: max |logit - timm eval| = {diff:.3e}");
+        assert!(diff <= 1e-4, "{what}: {diff}");
+        let mut order: Vec<usize> = (0..expected.len()).collect();
+        order.sort_by(|&a, &b| expected[b].total_cmp(&expected[a]));
+        let top: Vec<usize> = v["top5"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["index"].as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(top, order[..5].to_vec(), "{what}: top-5");
+        let p0 = v["top5"][0]["probability"].as_f64().unwrap();
+        assert!(p0 > 0.0 && p0 <= 1.0);
+        assert!(!v["top5"][0]["label"].as_str().unwrap().is_empty());
+    };
+    check(&run(&weights, "flex"), "safetensors on flex");
+    check(&run(&weights, "wgpu"), "safetensors on wgpu");
+
+    let bpk = tempdir().join("irv2.bpk").display().to_string();
+    let out = bin()
+        .args(["import", "--arch", "inception-resnet-v2", &weights, "--out", &bpk])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("55843464 parameters"), "{stdout}");
+    check(&run(&bpk, "flex"), ".bpk on flex");
+
+    // Plain text output: a line per class with a percentage.
+    let out = bin()
+        .args(["classify", "--backend", "flex", "--weights", &bpk, &png])
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert_eq!(stdout.lines().filter(|l| l.contains('%')).count(), 5, "{stdout}");
+}
+
+#[test]
+fn a_non_image_file_is_a_clear_error() {
+    let f = write("notes.jpg", b"these are my notes, not a photo");
+    expect_clean_failure(
+        &["classify", "--backend", "flex", "--weights", &v4_weights(), &f],
+        "not an image",
+    );
+}
+
+#[test]
+fn a_truncated_jpeg_is_a_clear_error() {
+    let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 7]));
+    let mut jpeg = Cursor::new(Vec::new());
+    img.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let jpeg = jpeg.into_inner();
+    let f = write("cut.jpg", &jpeg[..jpeg.len() / 2]);
+    expect_clean_failure(
+        &["classify", "--backend", "flex", "--weights", &v4_weights(), &f],
+        "could not be decoded",
+    );
+}
+
+#[test]
+fn a_png_claiming_30000_square_is_a_clear_error() {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let crc = {
+        let mut c = 0xffff_ffffu32;
+        for &b in &ihdr {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
+            }
+        }
+        !c
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d".to_vec();
+    png.extend_from_slice(&ihdr);
+    png.extend_from_slice(&crc.to_be_bytes());
+    let f = write("huge.png", &png);
+    expect_clean_failure(
+        &["classify", "--backend", "flex", "--weights", &v4_weights(), &f],
+        "too large",
+    );
+}
+
+#[test]
+fn an_empty_file_is_a_clear_error() {
+    let f = write("empty.png", b"");
+    expect_clean_failure(
+        &["classify", "--backend", "flex", "--weights", &v4_weights(), &f],
+        "empty",
+    );
+    let w = write("empty.safetensors", b"");
+    let png = fixture("inception_v4").join("input.png").display().to_string();
+    expect_clean_failure(
+        &["classify", "--backend", "flex", "--weights", &w, &png],
+        "weights file is empty",
+    );
+}
+
+#[test]
+fn weights_of_the_wrong_architecture_are_a_clear_error() {
+    let png = fixture("inception_v4").join("input.png").display().to_string();
+    expect_clean_failure(
+        &[
+            "classify",
+            "--backend",
+            "flex",
+            "--arch",
+            "inception-resnet-v2",
+            "--weights",
+            &v4_weights(),
+            &png,
+        ],
+        "do not fit inception-resnet-v2",
+    );
+    let w = write("cut.safetensors", &std::fs::read(v4_weights()).unwrap()[..5000]);
+    expect_clean_failure(&["classify", "--backend", "flex", "--weights", &w, &png], "truncated");
+}
+
+#[test]
+fn missing_weights_say_how_to_get_them() {
+    let png = fixture("inception_v4").join("input.png").display().to_string();
+    expect_clean_failure(&["classify", "--backend", "flex", &png], "import");
+    expect_clean_failure(&["classify", "--arch", "resnet50", &png], "unknown architecture");
+}

@@ -1,0 +1,24 @@
+//! Inception-v4 and Inception-ResNet-v2 on [burn](https://burn.dev), numerically equal to
+//! timm's `inception_v4` and `inception_resnet_v2` and loading their checkpoints by name.
+//!
+//! Szegedy, Ioffe, Vanhoucke, Alemi, "Inception-v4, Inception-ResNet and the Impact of
+//! Residual Connections on Learning", AAAI 2017 (arXiv:1602.07261).
+//!
+//! This crate knows nothing of command lines or browsers: it builds the networks
+//! ([`model`]), loads weights ([`weights`]), turns image files into inputs
+//! ([`preprocess`]) and logits into classes ([`inference`]). It compiles for native targets
+//! and for `wasm32-unknown-unknown`; the backend (wgpu, flex, ndarray) is the caller's
+//! choice of [`burn::tensor::Device`].
+
+pub mod arch;
+pub mod imagenet;
+pub mod inference;
+pub mod model;
+pub mod preprocess;
+pub mod resample;
+pub mod weights;
+
+pub use arch::Arch;
+pub use model::{Network, NetworkConfig, Summary};
+pub use preprocess::{ImageError, Preprocess, decode_image};
+pub use weights::{LoadedWeights, WeightsError, WeightsMeta, load_weights};

@@ -1,0 +1,89 @@
+//! `BasicConv2d`: convolution without bias, BatchNorm (eps 1e-3) and ReLU, the unit every
+//! Inception network is built from (TF-slim's `slim.conv2d` with batch norm).
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+use super::trace::{FeatureShape, Trace, TraceError};
+
+/// BatchNorm epsilon of the TF-slim checkpoints (timm uses the same).
+pub const BN_EPS: f64 = 1e-3;
+
+#[derive(Config, Debug)]
+pub struct BasicConv2dConfig {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    /// `[height, width]` of the kernel.
+    pub kernel: [usize; 2],
+    #[config(default = "1")]
+    pub stride: usize,
+    /// Symmetric `[height, width]` zero padding.
+    #[config(default = "[0, 0]")]
+    pub padding: [usize; 2],
+}
+
+impl BasicConv2dConfig {
+    pub fn init(&self, device: &Device) -> BasicConv2d {
+        let [ph, pw] = self.padding;
+        BasicConv2d {
+            conv: Conv2dConfig::new([self.in_channels, self.out_channels], self.kernel)
+                .with_stride([self.stride, self.stride])
+                .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
+                .with_bias(false)
+                .init(device),
+            bn: BatchNormConfig::new(self.out_channels)
+                .with_epsilon(BN_EPS)
+                .init(device),
+        }
+    }
+}
+
+/// Shorthand used by the block definitions: `conv(in, out, [kh, kw], stride, [ph, pw])`.
+pub fn conv(
+    in_channels: usize,
+    out_channels: usize,
+    kernel: [usize; 2],
+    stride: usize,
+    padding: [usize; 2],
+    device: &Device,
+) -> BasicConv2d {
+    BasicConv2dConfig::new(in_channels, out_channels, kernel)
+        .with_stride(stride)
+        .with_padding(padding)
+        .init(device)
+}
+
+#[derive(Module, Debug)]
+pub struct BasicConv2d {
+    pub conv: Conv2d,
+    pub bn: BatchNorm,
+}
+
+impl BasicConv2d {
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        relu(self.bn.forward(self.conv.forward(x)))
+    }
+
+    pub fn out_channels(&self) -> usize {
+        self.conv.weight.dims()[0]
+    }
+
+    pub(crate) fn trace(&self, input: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+        t.conv2d(&self.conv, input)
+    }
+}
+
+/// Runs a chain of `BasicConv2d` (timm's `nn.Sequential` branches).
+pub fn forward_chain(chain: &[BasicConv2d], x: Tensor<4>) -> Tensor<4> {
+    chain.iter().fold(x, |x, c| c.forward(x))
+}
+
+pub(crate) fn trace_chain(
+    chain: &[BasicConv2d],
+    input: FeatureShape,
+    t: &mut Trace,
+) -> Result<FeatureShape, TraceError> {
+    chain.iter().try_fold(input, |s, c| c.trace(s, t))
+}

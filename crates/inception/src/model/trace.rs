@@ -1,0 +1,108 @@
+//! Shape and cost tracing without running the network: output shapes, FLOPs, and a clear
+//! error when an input is too small for the stride-2 reductions.
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+
+/// `[channels, height, width]` of one image's feature map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FeatureShape {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl FeatureShape {
+    pub fn new(channels: usize, height: usize, width: usize) -> Self {
+        Self {
+            channels,
+            height,
+            width,
+        }
+    }
+
+    pub fn with_channels(self, channels: usize) -> Self {
+        Self { channels, ..self }
+    }
+}
+
+impl std::fmt::Display for FeatureShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.height, self.width, self.channels)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "input too small: layer `{layer}` needs at least {kernel_h}x{kernel_w} pixels but gets {}x{}",
+    input.height,
+    input.width
+)]
+pub struct TraceError {
+    pub layer: String,
+    pub input: FeatureShape,
+    pub kernel_h: usize,
+    pub kernel_w: usize,
+}
+
+/// Accumulates multiply-add FLOPs (2 per MAC, convolutions and the classifier only, as
+/// `torch.utils.flop_counter` counts them) while blocks report their layers.
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub flops: u64,
+    /// Name of the block being traced, for error messages.
+    pub block: String,
+}
+
+fn out_size(size: usize, pad: usize, kernel: usize, stride: usize) -> Option<usize> {
+    (size + pad).checked_sub(kernel).map(|s| s / stride + 1)
+}
+
+impl Trace {
+    fn too_small(&self, input: FeatureShape, kernel: [usize; 2]) -> TraceError {
+        TraceError {
+            layer: self.block.clone(),
+            input,
+            kernel_h: kernel[0],
+            kernel_w: kernel[1],
+        }
+    }
+
+    /// A window of `kernel` moved by `stride` with `pads` = (top, left, bottom, right).
+    fn window(
+        &self,
+        input: FeatureShape,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pads: [usize; 4],
+    ) -> Result<(usize, usize), TraceError> {
+        let h = out_size(input.height, pads[0] + pads[2], kernel[0], stride[0]);
+        let w = out_size(input.width, pads[1] + pads[3], kernel[1], stride[1]);
+        match (h, w) {
+            (Some(h), Some(w)) if h > 0 && w > 0 => Ok((h, w)),
+            _ => Err(self.too_small(input, kernel)),
+        }
+    }
+
+    pub fn conv2d(&mut self, conv: &Conv2d, input: FeatureShape) -> Result<FeatureShape, TraceError> {
+        let [out_c, in_per_group, kh, kw] = conv.weight.dims();
+        let pads = match conv.padding {
+            PaddingConfig2d::Explicit(t, l, b, r) => [t, l, b, r],
+            PaddingConfig2d::Valid => [0; 4],
+            PaddingConfig2d::Same => [(kh - 1) / 2, (kw - 1) / 2, kh / 2, kw / 2],
+        };
+        let (h, w) = self.window(input, [kh, kw], conv.stride, pads)?;
+        self.flops += 2 * (out_c * in_per_group * kh * kw * h * w) as u64;
+        Ok(FeatureShape::new(out_c, h, w))
+    }
+
+    /// 3x3 stride-2 unpadded max pool (all the max pools of these networks).
+    pub fn max_pool_3x3_s2(&mut self, input: FeatureShape) -> Result<FeatureShape, TraceError> {
+        let (h, w) = self.window(input, [3, 3], [2, 2], [0; 4])?;
+        Ok(FeatureShape::new(input.channels, h, w))
+    }
+
+    pub fn linear(&mut self, in_features: usize, out_features: usize) {
+        self.flops += 2 * (in_features * out_features) as u64;
+    }
+}

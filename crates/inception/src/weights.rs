@@ -1,0 +1,450 @@
+//! Loading weights: timm checkpoints (`.safetensors`, and PyTorch `.pth` natively) by timm's
+//! key names, and the project's own format, a burnpack (`.bpk`) whose metadata says which
+//! network it is, its class names and its preprocessing (the file the web page loads).
+//!
+//! Every mismatch between a file and the network is collected into one
+//! [`WeightsError::Mismatch`] that lists the missing, unexpected and mis-shaped tensors by
+//! their names in the file.
+
+use std::collections::HashMap;
+
+use burn::module::Param;
+use burn::nn::Linear;
+use burn::prelude::*;
+use burn::store::burn_pack::{self, Bytes};
+use burn::store::{ApplyError, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, SafetensorsStore};
+use serde::{Deserialize, Serialize};
+
+use crate::arch::Arch;
+use crate::model::inception_v4::TIMM_FEATURES;
+use crate::model::{Network, NetworkConfig};
+use crate::preprocess::Preprocess;
+
+type PackTensor = burn_pack::Tensor;
+
+/// Version of [`WeightsMeta`]'s layout in `.bpk` files.
+pub const FORMAT_VERSION: u32 = 1;
+/// Metadata key of the JSON-encoded [`WeightsMeta`] in a `.bpk` file.
+pub const META_KEY: &str = "inception";
+
+/// The file formats `load_weights` recognises by their first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightsFormat {
+    /// timm / Hugging Face safetensors state dict.
+    Safetensors,
+    /// PyTorch `torch.save` file (zip or legacy pickle).
+    PyTorch,
+    /// This project's burnpack with [`WeightsMeta`].
+    Burnpack,
+}
+
+impl WeightsFormat {
+    pub fn detect(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() >= 4 && u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) == burn_pack::MAGIC_NUMBER {
+            return Some(Self::Burnpack);
+        }
+        if bytes.starts_with(b"PK\x03\x04") || (bytes.len() >= 2 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1])) {
+            return Some(Self::PyTorch);
+        }
+        // An 8-byte header length then JSON. A header longer than the file is still this
+        // format, truncated: the parser then says so.
+        if bytes.len() > 9 && bytes[8] == b'{' && bytes[..8] != [0; 8] {
+            return Some(Self::Safetensors);
+        }
+        None
+    }
+}
+
+/// What a `.bpk` file says about itself.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WeightsMeta {
+    pub format_version: u32,
+    pub arch: Arch,
+    pub num_classes: usize,
+    /// Class names, index order. `None` means the ImageNet-1k classes.
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+    pub preprocess: Preprocess,
+    /// Where the weights came from (a checkpoint file name, a training run).
+    #[serde(default)]
+    pub source: String,
+}
+
+impl WeightsMeta {
+    pub fn new(arch: Arch, num_classes: usize, source: impl Into<String>) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            arch,
+            num_classes,
+            labels: None,
+            preprocess: Preprocess::timm_eval(arch),
+            source: source.into(),
+        }
+    }
+
+    /// Class names, falling back to ImageNet-1k when the file has none.
+    pub fn labels(&self) -> Vec<String> {
+        match &self.labels {
+            Some(l) => l.clone(),
+            None if self.num_classes == crate::imagenet::NUM_CLASSES => {
+                crate::imagenet::CLASSES.iter().map(|s| s.to_string()).collect()
+            }
+            None => (0..self.num_classes).map(|i| format!("class {i}")).collect(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("the weights file is empty")]
+    Empty,
+    #[error("not a weights file: expected timm .safetensors, PyTorch .pth or this project's .bpk (first bytes: {0})")]
+    UnknownFormat(String),
+    #[error("broken or truncated {format:?} weights file: {message}")]
+    Corrupt { format: WeightsFormat, message: String },
+    #[error("a .bpk file without valid `{META_KEY}` metadata: {0}")]
+    Metadata(String),
+    #[error("{0:?} files can only be read from a path on this platform")]
+    NeedsPath(WeightsFormat),
+    #[error(
+        "the weights do not fit {arch}{hint}: {} missing, {} unexpected, {} with the wrong shape\n{details}",
+        missing.len(), unexpected.len(), mismatched.len(),
+        hint = detected.map(|a| format!(" (the file looks like an {a} checkpoint)")).unwrap_or_default(),
+        details = list_mismatch(missing, unexpected, mismatched)
+    )]
+    Mismatch {
+        arch: Arch,
+        detected: Option<Arch>,
+        missing: Vec<String>,
+        unexpected: Vec<String>,
+        mismatched: Vec<String>,
+    },
+    #[error("the file is for {found}, but {requested} was asked for")]
+    WrongArch { requested: Arch, found: Arch },
+}
+
+fn list_mismatch(missing: &[String], unexpected: &[String], mismatched: &[String]) -> String {
+    const SHOWN: usize = 12;
+    let mut out = String::new();
+    for (title, names) in [
+        ("missing", missing),
+        ("unexpected", unexpected),
+        ("wrong shape", mismatched),
+    ] {
+        if names.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("  {title}:\n"));
+        for n in names.iter().take(SHOWN) {
+            out.push_str(&format!("    {n}\n"));
+        }
+        if names.len() > SHOWN {
+            out.push_str(&format!("    ... and {} more\n", names.len() - SHOWN));
+        }
+    }
+    out
+}
+
+/// Weights applied to a network, with what the file said about them.
+#[derive(Debug)]
+pub struct LoadedWeights {
+    pub network: Network,
+    pub meta: WeightsMeta,
+    pub format: WeightsFormat,
+}
+
+/// timm key -> this crate's module path. IRv2 names are the checkpoint's own; Inception-v4's
+/// flat `features.N` maps onto the stage names; the average-pool branches' projection
+/// (`branchN.1`, after the parameterless pool at index 0) is `branchN.proj`.
+pub fn timm_to_module_path(arch: Arch, key: &str) -> String {
+    let key = match arch {
+        Arch::InceptionResnetV2 => key.to_string(),
+        Arch::InceptionV4 => match key.strip_prefix("features.").and_then(|rest| rest.split_once('.')) {
+            Some((index, rest)) => match index.parse::<usize>().ok().and_then(v4_stage_of_feature) {
+                Some((stage, None)) => format!("{stage}.{rest}"),
+                Some((stage, Some(i))) => format!("{stage}.{i}.{rest}"),
+                None => key.to_string(),
+            },
+            None => key.to_string(),
+        },
+    };
+    key.replace(".branch3.1.", ".branch3.proj.")
+}
+
+/// This crate's module path -> timm key (inverse of [`timm_to_module_path`]), with burn's
+/// BatchNorm names (`gamma`, `beta`) turned back into PyTorch's.
+pub fn module_path_to_timm(arch: Arch, path: &str) -> String {
+    let mut key = path.replace(".branch3.proj.", ".branch3.1.");
+    if let Some(k) = key.strip_suffix(".bn.gamma") {
+        key = format!("{k}.bn.weight");
+    } else if let Some(k) = key.strip_suffix(".bn.beta") {
+        key = format!("{k}.bn.bias");
+    }
+    if arch == Arch::InceptionV4 {
+        for (first, stage, repeats) in TIMM_FEATURES {
+            if let Some(rest) = key.strip_prefix(&format!("{stage}.")) {
+                if repeats == 1 {
+                    return format!("features.{first}.{rest}");
+                }
+                if let Some((i, rest)) = rest.split_once('.')
+                    && let Ok(i) = i.parse::<usize>()
+                {
+                    return format!("features.{}.{rest}", first + i);
+                }
+            }
+        }
+    }
+    key
+}
+
+fn v4_stage_of_feature(index: usize) -> Option<(&'static str, Option<usize>)> {
+    TIMM_FEATURES.iter().find_map(|&(first, stage, repeats)| {
+        (first..first + repeats)
+            .contains(&index)
+            .then(|| (stage, (repeats > 1).then_some(index - first)))
+    })
+}
+
+/// Which architecture a timm state dict is, from its classifier's name.
+pub fn detect_timm_arch<'a>(keys: impl IntoIterator<Item = &'a str>) -> Option<Arch> {
+    keys.into_iter().find_map(|k| {
+        Arch::ALL
+            .into_iter()
+            .find(|a| k == format!("{}.weight", a.classifier_name()))
+    })
+}
+
+/// Loads any supported weights file held in memory. `arch` is required to match a `.bpk`
+/// file's own architecture; for a timm checkpoint it picks the network (detected from the
+/// keys when `None`).
+pub fn load_weights(
+    bytes: Vec<u8>,
+    arch: Option<Arch>,
+    source: &str,
+    device: &Device,
+) -> Result<LoadedWeights, WeightsError> {
+    if bytes.is_empty() {
+        return Err(WeightsError::Empty);
+    }
+    match WeightsFormat::detect(&bytes) {
+        Some(WeightsFormat::Burnpack) => load_burnpack(bytes, arch, device),
+        Some(WeightsFormat::Safetensors) => {
+            let mut store = SafetensorsStore::from_bytes(Some(bytes));
+            let tensors = read_tensors(&mut store, WeightsFormat::Safetensors)?;
+            load_timm_tensors(tensors, arch, source, WeightsFormat::Safetensors, device)
+        }
+        Some(WeightsFormat::PyTorch) => Err(WeightsError::NeedsPath(WeightsFormat::PyTorch)),
+        None => Err(WeightsError::UnknownFormat(
+            bytes
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )),
+    }
+}
+
+/// Loads a weights file from disk (native): safetensors and burnpack by content, PyTorch
+/// `.pth` through burn-store's reader.
+#[cfg(feature = "std")]
+pub fn load_weights_file(
+    path: &std::path::Path,
+    arch: Option<Arch>,
+    device: &Device,
+) -> Result<LoadedWeights, WeightsError> {
+    let bytes = std::fs::read(path).map_err(|e| WeightsError::Corrupt {
+        format: WeightsFormat::Safetensors,
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    let source = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    #[cfg(feature = "pytorch")]
+    if WeightsFormat::detect(&bytes) == Some(WeightsFormat::PyTorch) {
+        drop(bytes);
+        let mut store = burn::store::PytorchStore::from_file(path);
+        let tensors = read_tensors(&mut store, WeightsFormat::PyTorch)?;
+        return load_timm_tensors(tensors, arch, &source, WeightsFormat::PyTorch, device);
+    }
+    load_weights(bytes, arch, &source, device)
+}
+
+fn read_tensors<S: ModuleStore>(store: &mut S, format: WeightsFormat) -> Result<Vec<PackTensor>, WeightsError> {
+    store
+        .get_all_tensors()
+        .map(|all| all.values().cloned().collect())
+        .map_err(|e| WeightsError::Corrupt {
+            format,
+            message: e.to_string(),
+        })
+}
+
+fn load_timm_tensors(
+    tensors: Vec<PackTensor>,
+    arch: Option<Arch>,
+    source: &str,
+    format: WeightsFormat,
+    device: &Device,
+) -> Result<LoadedWeights, WeightsError> {
+    // BatchNorm's step counter is training bookkeeping that burn does not keep.
+    let tensors: Vec<PackTensor> = tensors
+        .into_iter()
+        .filter(|t| !t.name.ends_with(".num_batches_tracked"))
+        .collect();
+    let detected = detect_timm_arch(tensors.iter().map(|t| t.name.as_str()));
+    let arch = arch.or(detected).unwrap_or(Arch::InceptionResnetV2);
+
+    // A TF-slim classifier has 1001 outputs, the first for "background".
+    let classifier_key = format!("{}.weight", arch.classifier_name());
+    let file_classes = tensors.iter().find(|t| t.name == classifier_key).map(|t| t.shape[0]);
+    let has_background = file_classes == Some(crate::imagenet::NUM_CLASSES + 1);
+    let num_classes = file_classes.unwrap_or(crate::imagenet::NUM_CLASSES);
+
+    let mut original_names = HashMap::new();
+    let tensors = tensors
+        .into_iter()
+        .map(|mut t| {
+            let path = timm_to_module_path(arch, &t.name);
+            original_names.insert(path.clone(), t.name.clone());
+            t.name = path;
+            t
+        })
+        .collect();
+
+    let mut network = NetworkConfig::new(arch).with_num_classes(num_classes).init(device);
+    apply_checked(
+        &mut network,
+        tensors,
+        Some(Box::new(PyTorchToBurnAdapter)),
+        detected,
+        |path| {
+            original_names
+                .get(path)
+                .cloned()
+                .unwrap_or_else(|| module_path_to_timm(arch, path))
+        },
+    )?;
+    if has_background {
+        let classifier = network.classifier_mut();
+        *classifier = drop_first_output(classifier.clone());
+    }
+    let meta = WeightsMeta::new(arch, network.num_classes(), source);
+    Ok(LoadedWeights { network, meta, format })
+}
+
+fn load_burnpack(bytes: Vec<u8>, arch: Option<Arch>, device: &Device) -> Result<LoadedWeights, WeightsError> {
+    let bytes = Bytes::from_bytes_vec(bytes);
+    let corrupt = |e: &dyn std::fmt::Display| WeightsError::Corrupt {
+        format: WeightsFormat::Burnpack,
+        message: e.to_string(),
+    };
+    let reader = burn_pack::Reader::from_bytes(bytes.clone()).map_err(|e| corrupt(&e))?;
+    let meta: WeightsMeta = reader
+        .metadata()
+        .get(META_KEY)
+        .ok_or_else(|| WeightsError::Metadata("missing".into()))
+        .and_then(|json| serde_json::from_str(json).map_err(|e| WeightsError::Metadata(e.to_string())))?;
+    if meta.format_version > FORMAT_VERSION {
+        return Err(WeightsError::Metadata(format!(
+            "format version {} is newer than this program's {FORMAT_VERSION}",
+            meta.format_version
+        )));
+    }
+    if let Some(requested) = arch
+        && requested != meta.arch
+    {
+        return Err(WeightsError::WrongArch {
+            requested,
+            found: meta.arch,
+        });
+    }
+    if meta.labels.as_ref().is_some_and(|l| l.len() != meta.num_classes) {
+        return Err(WeightsError::Metadata(
+            "the number of labels differs from num_classes".into(),
+        ));
+    }
+    let tensors = reader.into_tensors().map_err(|e| corrupt(&e))?;
+    let mut network = NetworkConfig::new(meta.arch)
+        .with_num_classes(meta.num_classes)
+        .init(device);
+    apply_checked(&mut network, tensors, None, None, |p| p.to_string())?;
+    Ok(LoadedWeights {
+        network,
+        meta,
+        format: WeightsFormat::Burnpack,
+    })
+}
+
+/// Applies tensors and turns every miss into one error, naming tensors with `file_name`.
+fn apply_checked(
+    network: &mut Network,
+    tensors: Vec<PackTensor>,
+    adapter: Option<Box<dyn burn::store::ModuleAdapter>>,
+    detected: Option<Arch>,
+    file_name: impl Fn(&str) -> String,
+) -> Result<(), WeightsError> {
+    let arch = network.arch();
+    let result = match network {
+        Network::InceptionResnetV2(n) => n.apply(tensors, None, adapter, false),
+        Network::InceptionV4(n) => n.apply(tensors, None, adapter, false),
+    };
+    let missing: Vec<String> = result.missing.iter().map(|(p, _)| file_name(p)).collect();
+    let unexpected: Vec<String> = result.unused.iter().map(|p| file_name(p)).collect();
+    let mismatched: Vec<String> = result
+        .errors
+        .iter()
+        .map(|e| match e {
+            ApplyError::ShapeMismatch { path, expected, found } => {
+                format!(
+                    "{}: expected {:?}, found {:?}",
+                    file_name(path),
+                    expected.as_slice(),
+                    found.as_slice()
+                )
+            }
+            ApplyError::DTypeMismatch { path, expected, found } => {
+                format!("{}: expected {expected:?}, found {found:?}", file_name(path))
+            }
+            ApplyError::AdapterError { path, message } | ApplyError::LoadError { path, message } => {
+                format!("{}: {message}", file_name(path))
+            }
+        })
+        .collect();
+    if missing.is_empty() && unexpected.is_empty() && mismatched.is_empty() {
+        Ok(())
+    } else {
+        Err(WeightsError::Mismatch {
+            arch,
+            detected: detected.filter(|d| *d != arch),
+            missing,
+            unexpected,
+            mismatched,
+        })
+    }
+}
+
+/// Removes output 0 of a Linear layer (TF-slim's background class).
+fn drop_first_output(linear: Linear) -> Linear {
+    let [inputs, outputs] = linear.weight.dims();
+    Linear {
+        weight: Param::from_tensor(linear.weight.val().slice([0..inputs, 1..outputs])),
+        bias: linear.bias.map(|b| Param::from_tensor(b.val().slice([1..outputs]))),
+    }
+}
+
+/// Writes the project's own format (atomically: a temporary file renamed into place).
+#[cfg(feature = "std")]
+pub fn save_burnpack(network: &Network, meta: &WeightsMeta, path: &std::path::Path) -> Result<(), String> {
+    let json = serde_json::to_string(meta).map_err(|e| e.to_string())?;
+    let mut store = burn::store::BurnpackStore::from_file(path)
+        .auto_extension(false)
+        .overwrite(true)
+        .metadata(META_KEY, json);
+    match network {
+        Network::InceptionResnetV2(n) => n.save_into(&mut store),
+        Network::InceptionV4(n) => n.save_into(&mut store),
+    }
+    .map_err(|e| e.to_string())
+}

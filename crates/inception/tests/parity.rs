@@ -1,0 +1,95 @@
+//! Parity with timm: the same weights and input give the same logits, top-5 and
+//! intermediate activations as timm's `inception_resnet_v2` / `inception_v4` (fixtures
+//! from ../shared/oracle/make_fixture.py), on each backend.
+
+mod common;
+
+use burn::prelude::*;
+use common::*;
+use inception::model::{inception_resnet_v2, inception_v4};
+use inception::{Arch, load_weights};
+
+/// Max abs logit difference allowed (the bound). fp32 vs fp64 in timm itself is
+/// ~1e-6 (IRv2) / ~5e-6 (v4) on these fixtures.
+const LOGIT_TOL: f32 = 1e-4;
+
+/// timm tap name of each of our stage names.
+fn timm_taps(arch: Arch) -> Vec<(&'static str, String)> {
+    match arch {
+        Arch::InceptionResnetV2 => inception_resnet_v2::TAPS.iter().map(|t| (*t, t.to_string())).collect(),
+        Arch::InceptionV4 => inception_v4::TAPS
+            .iter()
+            .zip(["features.2", "features.3", "features.9", "features.17", "features.21"])
+            .map(|(ours, timm)| (*ours, timm.to_string()))
+            .collect(),
+    }
+}
+
+fn check(arch: Arch, backend: &str) {
+    let dir = fixture_dir(arch);
+    let device = device(backend);
+    let bytes = std::fs::read(dir.join("weights.safetensors")).unwrap();
+    let loaded = load_weights(bytes, Some(arch), "fixture", &device).expect("fixture weights load");
+    let network = loaded.network;
+    assert_eq!(network.num_classes(), 1000);
+
+    let input = read_f32(dir.join("input.f32"));
+    let x = Tensor::<4>::from_data(TensorData::new(input, [1, 3, 299, 299]), &device);
+    let taps = timm_taps(arch);
+    let names: Vec<&str> = taps.iter().map(|(ours, _)| *ours).collect();
+    let (logits, tapped) = network.forward_with_taps(x, &names);
+    let logits = to_vec(logits);
+    let expected = read_f32(dir.join("logits.f32"));
+
+    let diff = max_abs_diff(&logits, &expected);
+    println!("{arch} on {backend}: max |logit - timm| = {diff:.3e}");
+    assert!(
+        diff <= LOGIT_TOL,
+        "{arch} on {backend}: logits differ from timm by {diff}"
+    );
+    assert_eq!(top5(&logits), top5(&expected), "{arch} on {backend}: top-5 differs");
+
+    assert_eq!(tapped.len(), taps.len());
+    for ((name, activation), (_, timm_name)) in tapped.into_iter().zip(&taps) {
+        let ours = to_vec(activation);
+        let theirs = read_f32(dir.join(format!("tap_{timm_name}.f32")));
+        let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let diff = max_abs_diff(&ours, &theirs);
+        println!("  tap {name:<12} max |diff| = {diff:.3e} (max |activation| {scale:.2})");
+        // Activations grow to O(10-100); allow fp32 reordering error relative to that.
+        assert!(
+            diff <= 1e-5 * scale.max(1.0) * 10.0,
+            "{arch} {backend}: tap {name} differs by {diff}"
+        );
+    }
+}
+
+#[test]
+fn inception_resnet_v2_ndarray() {
+    check(Arch::InceptionResnetV2, "ndarray");
+}
+
+#[test]
+fn inception_resnet_v2_flex() {
+    check(Arch::InceptionResnetV2, "flex");
+}
+
+#[test]
+fn inception_resnet_v2_wgpu() {
+    check(Arch::InceptionResnetV2, "wgpu");
+}
+
+#[test]
+fn inception_v4_ndarray() {
+    check(Arch::InceptionV4, "ndarray");
+}
+
+#[test]
+fn inception_v4_flex() {
+    check(Arch::InceptionV4, "flex");
+}
+
+#[test]
+fn inception_v4_wgpu() {
+    check(Arch::InceptionV4, "wgpu");
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Makes the timm reference fixtures (seeded random weights, input, logits, activations) with
+# ../shared/oracle, in a cache outside the clone keyed by the oracle scripts' hash, and
+# prints the fixture directory. Needs the oracle venv (tests/setup.sh makes it).
+#   usage: tests/fixtures.sh            -> prints e.g. ~/.cache/inception-rs/fixtures/3f2a.../
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+oracle=${ORACLE_DIR:-$repo/../shared/oracle}
+cache=${INCEPTION_CACHE:-$HOME/.cache/inception-rs}
+venv=$cache/oracle-venv
+[ -f "$oracle/make_fixture.py" ] || { echo "fixtures.sh: no oracle scripts at $oracle" >&2; exit 1; }
+[ -x "$venv/bin/python" ] || { echo "fixtures.sh: no oracle venv at $venv (run tests/setup.sh)" >&2; exit 1; }
+
+key=$(cat "$oracle/make_fixture.py" "$oracle/setup_venv.sh" "$0" | sha256sum | cut -c1-16)
+out=$cache/fixtures/$key
+for spec in "inception_resnet_v2 299" "inception_v4 299"; do
+  set -- $spec
+  dir=$out/${1}_s0
+  if [ ! -f "$dir/fixture.json" ]; then
+    echo "fixtures.sh: making $dir" >&2
+    rm -rf "$dir.tmp"
+    "$venv/bin/python" "$oracle/make_fixture.py" --model "$1" --seed 0 --size "$2" --out "$dir.tmp" >&2
+    mv "$dir.tmp" "$dir"
+  fi
+done
+echo "$out"
