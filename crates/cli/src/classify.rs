@@ -117,9 +117,9 @@ fn classify_one(
     let input = preprocess.apply(&image);
     let x = batch_input(network, &[input], preprocess.input_size, device)?;
     let logits = network.forward(x).into_data();
-    Ok(logits
+    logits
         .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))?)
+        .map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))
 }
 
 fn print_result(r: &ImageResult, json: bool, size: usize) -> Result<()> {

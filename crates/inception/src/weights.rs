@@ -96,6 +96,8 @@ impl WeightsMeta {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
     #[error("the weights file is empty")]
     Empty,
     #[error("not a weights file: expected timm .safetensors, PyTorch .pth or this project's .bpk (first bytes: {0})")]
@@ -253,9 +255,9 @@ pub fn load_weights_file(
     arch: Option<Arch>,
     device: &Device,
 ) -> Result<LoadedWeights, WeightsError> {
-    let bytes = std::fs::read(path).map_err(|e| WeightsError::Corrupt {
-        format: WeightsFormat::Safetensors,
-        message: format!("cannot read {}: {e}", path.display()),
+    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
+        path: path.display().to_string(),
+        source,
     })?;
     let source = path
         .file_name()
@@ -427,10 +429,13 @@ fn apply_checked(
 
 /// Removes output 0 of a Linear layer (TF-slim's background class).
 fn drop_first_output(linear: Linear) -> Linear {
-    let [inputs, outputs] = linear.weight.dims();
+    // burn stores Linear weights as [inputs, outputs].
+    let outputs = linear.weight.dims()[1];
     Linear {
-        weight: Param::from_tensor(linear.weight.val().slice([0..inputs, 1..outputs])),
-        bias: linear.bias.map(|b| Param::from_tensor(b.val().slice([1..outputs]))),
+        weight: Param::from_tensor(linear.weight.val().narrow(1, 1, outputs - 1)),
+        bias: linear
+            .bias
+            .map(|b| Param::from_tensor(b.val().narrow(0, 1, outputs - 1))),
     }
 }
 

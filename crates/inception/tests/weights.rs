@@ -173,7 +173,7 @@ fn safetensors_rename(bytes: &[u8], rename: impl Fn(&str) -> String) -> Vec<u8> 
         .map(|(k, v)| if k == "__metadata__" { (k, v) } else { (rename(&k), v) })
         .collect();
     let mut h = serde_json::to_vec(&renamed).unwrap();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();

@@ -123,6 +123,8 @@ impl NetworkConfig {
 }
 
 /// Any of the supported networks, chosen at run time.
+// A program holds one or two of these; boxing the variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Network {
     InceptionResnetV2(InceptionResnetV2),
@@ -143,6 +145,8 @@ pub struct Summary {
     pub arch: Arch,
     pub input: FeatureShape,
     pub layers: Vec<LayerRow>,
+    /// Feature map before global pooling.
+    pub features: FeatureShape,
     pub params: usize,
     pub flops: u64,
 }
@@ -224,7 +228,7 @@ impl Network {
     /// Feature-map output (before pooling) for an input of `height x width` pixels, or an
     /// error naming the first layer that the input is too small for.
     pub fn check_input(&self, height: usize, width: usize) -> Result<FeatureShape, TraceError> {
-        self.summary(height, width).map(|s| s.layers[s.layers.len() - 3].output)
+        self.summary(height, width).map(|s| s.features)
     }
 
     pub fn summary(&self, height: usize, width: usize) -> Result<Summary, TraceError> {
@@ -241,6 +245,7 @@ impl Network {
                 params: stage.params,
             });
         }
+        let features = shape;
         let pooled = FeatureShape::new(shape.channels, 1, 1);
         layers.push(LayerRow {
             name: "global_pool".into(),
@@ -257,6 +262,7 @@ impl Network {
         Ok(Summary {
             arch: self.arch(),
             input,
+            features,
             params: layers.iter().map(|l| l.params).sum(),
             layers,
             flops: trace.flops,
