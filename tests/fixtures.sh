@@ -20,6 +20,9 @@ for spec in "inception_resnet_v2 299" "inception_v4 299"; do
     echo "fixtures.sh: making $dir" >&2
     rm -rf "$dir.tmp"
     "$venv/bin/python" "$oracle/make_fixture.py" --model "$1" --seed 0 --size "$2" --out "$dir.tmp" >&2
+    # The same state dict as PyTorch's own format, for the .pth loading test.
+    "$venv/bin/python" -c 'import sys, torch; from safetensors.torch import load_file
+torch.save(load_file(sys.argv[1]), sys.argv[2])' "$dir.tmp/weights.safetensors" "$dir.tmp/weights.pth"
     mv "$dir.tmp" "$dir"
   fi
 done

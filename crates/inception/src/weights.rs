@@ -266,7 +266,9 @@ pub fn load_weights_file(
     #[cfg(feature = "pytorch")]
     if WeightsFormat::detect(&bytes) == Some(WeightsFormat::PyTorch) {
         drop(bytes);
-        let mut store = burn::store::PytorchStore::from_file(path);
+        // Keep timm's indices: burn renumbers Sequential indices contiguously by default,
+        // which would turn the pool branches' `branch3.1` into `branch3.0`.
+        let mut store = burn::store::PytorchStore::from_file(path).map_indices_contiguous(false);
         let tensors = read_tensors(&mut store, WeightsFormat::PyTorch)?;
         return load_timm_tensors(tensors, arch, &source, WeightsFormat::PyTorch, device);
     }

@@ -181,3 +181,15 @@ fn safetensors_rename(bytes: &[u8], rename: impl Fn(&str) -> String) -> Vec<u8> 
     out.extend_from_slice(&bytes[8 + n..]);
     out
 }
+
+/// A PyTorch `torch.save` state dict loads like the safetensors file it was made from.
+#[test]
+fn pytorch_pth_loads_like_safetensors() {
+    let dir = fixture_dir(Arch::InceptionV4);
+    let device = Device::flex();
+    let pth = load_weights_file(&dir.join("weights.pth"), Some(Arch::InceptionV4), &device).expect(".pth loads");
+    assert_eq!(pth.format, WeightsFormat::PyTorch);
+    let st = load_weights(fixture_weights(Arch::InceptionV4), Some(Arch::InceptionV4), "", &device).unwrap();
+    let x = Tensor::<4>::random([1, 3, 75, 75], burn::tensor::Distribution::Default, &device);
+    assert_eq!(to_vec(pth.network.forward(x.clone())), to_vec(st.network.forward(x)));
+}
