@@ -15,6 +15,16 @@ export INCEPTION_FIXTURES
 echo "fixtures: $INCEPTION_FIXTURES" >&2
 
 cargo fmt --all --check
-# The model crate must build for the browser too (the web crate builds on it).
-cargo build --release --locked --target wasm32-unknown-unknown -p inception
 cargo test --release --workspace --locked -- --nocapture 2>&1 | tee "$cache/last-test.log"
+
+# In the browser: the web crate (and the model crate under it) built for wasm32 and run by
+# wasm-bindgen-test in headless Chromium on WebGPU (SwiftShader), against the native
+# build's logits for the same synthetic weights and input.
+expected=$cache/web-expected-irv2-75.f32
+"$CARGO_TARGET_DIR/release/inception" synthetic --arch inception-resnet-v2 --image-size 75 --seed 0 --out "$expected"
+(
+  cd crates/web  # wasm-bindgen-test-runner reads webdriver.json (Chromium's flags) here
+  INCEPTION_WEB_EXPECTED=$expected CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=900 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$cache/tools/bin/wasm-bindgen-test-runner \
+    cargo test --release --locked --target wasm32-unknown-unknown -p inception-web -- --nocapture
+) 2>&1 | tee -a "$cache/last-test.log"

@@ -9,6 +9,9 @@ mkdir -p "$cache"
 
 need_apt=()
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers libvulkan1)
+# Headless Chrome with WebGPU (SwiftShader) for the browser tests.
+dpkg -s chromium >/dev/null 2>&1 || need_apt+=(chromium)
+dpkg -s chromium-driver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
@@ -17,6 +20,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
+
+# wasm-bindgen's CLI (and its test runner) must be the version in Cargo.lock. Built from
+# crates.io source (prebuilt downloads are not an option everywhere), kept in the cache.
+tools=$cache/tools
+wb_version=$(grep -A1 '^name = "wasm-bindgen"$' "$repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
+if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ]; then
+  echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes)" >&2
+  cargo install -q wasm-bindgen-cli --version "=$wb_version" --root "$tools" >&2
+fi
 
 oracle=${ORACLE_DIR:-$repo/../shared/oracle}
 if [ ! -x "$cache/oracle-venv/bin/python" ]; then

@@ -7,6 +7,7 @@ mod bench;
 mod classify;
 mod import;
 mod info;
+mod synthetic;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ enum Command {
     Info(info::Args),
     /// Measure inference speed (ms/image) on each backend.
     Bench(bench::Args),
+    /// Logits of deterministic hash-derived weights, equal on every backend and platform.
+    Synthetic(synthetic::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Import(a) => import::run(a),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Synthetic(a) => synthetic::run(a),
     };
     match result {
         Ok(code) => code,

@@ -93,3 +93,29 @@ fn inception_v4_flex() {
 fn inception_v4_wgpu() {
     check(Arch::InceptionV4, "wgpu");
 }
+
+/// The hash-derived synthetic network (what the browser test runs) gives the same logits on
+/// every native backend, and they are not degenerate.
+#[test]
+fn synthetic_weights_agree_across_backends() {
+    use inception::model::synthetic::{synthetic_input, synthetic_weights};
+    let run = |backend: &str| {
+        let device = device(backend);
+        let net = synthetic_weights(inception::NetworkConfig::new(Arch::InceptionResnetV2).init(&device), 0);
+        let x = Tensor::<4>::from_data(TensorData::new(synthetic_input(1, 75, 0), [1, 3, 75, 75]), &device);
+        to_vec(net.forward(x))
+    };
+    let flex = run("flex");
+    let spread = flex.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(
+        flex.iter().all(|v| v.is_finite()) && spread > 0.1,
+        "degenerate logits: max |logit| {spread}"
+    );
+    for backend in ["ndarray", "wgpu"] {
+        let other = run(backend);
+        let diff = max_abs_diff(&flex, &other);
+        println!("synthetic IRv2 75x75: flex vs {backend}: max |diff| = {diff:.3e}");
+        assert!(diff <= 1e-5, "{backend}: {diff}");
+        assert_eq!(top5(&flex), top5(&other));
+    }
+}

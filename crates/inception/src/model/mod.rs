@@ -6,6 +6,7 @@ pub mod basic_conv;
 pub mod inception_resnet_v2;
 pub mod inception_v4;
 pub mod pool;
+pub mod synthetic;
 pub mod trace;
 
 use burn::prelude::*;
@@ -156,6 +157,14 @@ impl Network {
         match self {
             Self::InceptionResnetV2(_) => Arch::InceptionResnetV2,
             Self::InceptionV4(_) => Arch::InceptionV4,
+        }
+    }
+
+    /// Moves every tensor to `device` (e.g. weights loaded on the CPU onto the GPU).
+    pub fn to_device(self, device: &Device) -> Self {
+        match self {
+            Self::InceptionResnetV2(n) => Self::InceptionResnetV2(n.to_device(device)),
+            Self::InceptionV4(n) => Self::InceptionV4(n.to_device(device)),
         }
     }
 

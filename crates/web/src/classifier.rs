@@ -1,0 +1,133 @@
+//! The object a Web Worker holds: the network, its labels and preprocessing, its device.
+
+use burn::prelude::*;
+use inception::inference::{batch_input, top_k};
+use inception::{Network, WeightsMeta, decode_image, load_weights};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::device::{Backend, init_device};
+
+#[wasm_bindgen]
+pub struct Classifier {
+    network: Network,
+    meta: WeightsMeta,
+    labels: Vec<String>,
+    device: Device,
+    backend: Backend,
+}
+
+#[derive(Serialize)]
+struct Info<'a> {
+    arch: &'a str,
+    num_classes: usize,
+    input_size: usize,
+    source: &'a str,
+    backend: &'a Backend,
+}
+
+#[derive(Serialize)]
+struct Classification {
+    top5: Vec<inception::inference::Prediction>,
+    /// Decode + preprocess time.
+    preprocess_ms: f64,
+    /// Network time, readback included.
+    inference_ms: f64,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn js_error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+#[wasm_bindgen]
+impl Classifier {
+    /// Loads weights (this project's `.bpk`, or a timm `.safetensors`) onto WebGPU, or onto
+    /// the CPU when WebGPU is missing or `allow_gpu` is false.
+    pub async fn load(weights: Vec<u8>, allow_gpu: bool) -> Result<Classifier, JsError> {
+        let (device, backend) = init_device(allow_gpu).await;
+        let loaded = load_weights(weights, None, "page", &device).map_err(js_error)?;
+        let labels = loaded.meta.labels();
+        Ok(Classifier {
+            network: loaded.network,
+            meta: loaded.meta,
+            labels,
+            device,
+            backend,
+        })
+    }
+
+    /// `{arch, num_classes, input_size, source, backend: {kind, fallback_reason}}`.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        let info = Info {
+            arch: self.meta.arch.name(),
+            num_classes: self.meta.num_classes,
+            input_size: self.meta.preprocess.input_size,
+            source: &self.meta.source,
+            backend: &self.backend,
+        };
+        serde_wasm_bindgen::to_value(&info).map_err(js_error)
+    }
+
+    /// Classifies an image file's bytes: `{top5: [{index, label, probability}], preprocess_ms,
+    /// inference_ms}`, or an error saying what is wrong with the file.
+    pub async fn classify(&self, image: Vec<u8>) -> Result<JsValue, JsError> {
+        let started = now_ms();
+        let decoded = decode_image(&image).map_err(js_error)?;
+        let input = self.meta.preprocess.apply(&decoded);
+        let preprocessed = now_ms();
+        let logits = self.logits(&[input], self.meta.preprocess.input_size).await?;
+        let result = Classification {
+            top5: top_k(&logits, &self.labels, 5),
+            preprocess_ms: preprocessed - started,
+            inference_ms: now_ms() - preprocessed,
+        };
+        serde_wasm_bindgen::to_value(&result).map_err(js_error)
+    }
+
+    /// Logits for an already preprocessed `[3, size, size]` input (benchmarks and tests).
+    pub async fn logits_for(&self, input: Vec<f32>, size: usize) -> Result<Vec<f32>, JsError> {
+        self.logits(&[input], size).await
+    }
+}
+
+impl Classifier {
+    /// A classifier around an existing network (tests, synthetic weights).
+    pub async fn from_network(network: Network, meta: WeightsMeta, allow_gpu: bool) -> Classifier {
+        let (device, backend) = init_device(allow_gpu).await;
+        let network = network.to_device(&device);
+        let labels = meta.labels();
+        Classifier {
+            network,
+            meta,
+            labels,
+            device,
+            backend,
+        }
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    async fn logits(&self, inputs: &[Vec<f32>], size: usize) -> Result<Vec<f32>, JsError> {
+        if inputs.iter().any(|i| i.len() != 3 * size * size) {
+            return Err(JsError::new("input length is not 3 x size x size"));
+        }
+        let x = batch_input(&self.network, inputs, size, &self.device).map_err(js_error)?;
+        let data = self
+            .network
+            .forward(x)
+            .into_data_async()
+            .await
+            .map_err(|e| js_error(format!("{e:?}")))?;
+        data.try_to_vec::<f32>().map_err(|e| js_error(format!("{e:?}")))
+    }
+}

@@ -1,0 +1,41 @@
+//! WebGPU when the browser has an adapter, the CPU (burn-flex in wasm) when it has none.
+
+use burn::prelude::Device;
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Backend {
+    /// `"webgpu"` or `"cpu"`.
+    pub kind: &'static str,
+    /// Why WebGPU is not used, when it is not.
+    pub fallback_reason: Option<String>,
+}
+
+/// Sets up the device once per worker. `allow_gpu = false` forces the CPU.
+pub async fn init_device(allow_gpu: bool) -> (Device, Backend) {
+    if !allow_gpu {
+        return (
+            Device::flex(),
+            Backend {
+                kind: "cpu",
+                fallback_reason: Some("CPU requested".into()),
+            },
+        );
+    }
+    match Device::wgpu_options().init_async().await {
+        Ok(device) => (
+            device,
+            Backend {
+                kind: "webgpu",
+                fallback_reason: None,
+            },
+        ),
+        Err(e) => (
+            Device::flex(),
+            Backend {
+                kind: "cpu",
+                fallback_reason: Some(format!("WebGPU is not available: {e}")),
+            },
+        ),
+    }
+}

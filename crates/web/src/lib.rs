@@ -1,0 +1,20 @@
+//! The browser shell around the `inception` crate: a [`Classifier`] that a Web Worker drives
+//! from JavaScript. It picks WebGPU when the browser offers it and falls back to burn's CPU
+//! backend otherwise, and never panics on bad input: every failure is a JavaScript error.
+//! Results are read back asynchronously (`into_data_async`): a synchronous readback would
+//! block, and panic, in the browser.
+
+#![cfg(target_arch = "wasm32")]
+
+mod classifier;
+mod device;
+
+pub use classifier::Classifier;
+pub use device::{Backend, init_device};
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}

@@ -1,0 +1,81 @@
+//! In headless Chrome (wasm-bindgen-test): Inception-ResNet-v2 on WebGPU gives the native
+//! build's logits, and bad input is an error, never a panic.
+//!
+//! The expected logits come from the native CLI (`inception synthetic --image-size 75`),
+//! whose path `tests/run.sh` passes in `INCEPTION_WEB_EXPECTED` at compile time. Input
+//! 75x75 (the smallest the network takes) keeps SwiftShader's software WebGPU quick.
+
+#![cfg(target_arch = "wasm32")]
+
+use burn::prelude::*;
+use inception::model::synthetic::{synthetic_input, synthetic_weights};
+use inception::{Arch, NetworkConfig, WeightsMeta};
+use inception_web::Classifier;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SIZE: usize = 75;
+static EXPECTED: &[u8] = include_bytes!(env!("INCEPTION_WEB_EXPECTED"));
+
+async fn synthetic_classifier(allow_gpu: bool) -> Classifier {
+    let network = synthetic_weights(NetworkConfig::new(Arch::InceptionResnetV2).init(&Device::flex()), 0);
+    let meta = WeightsMeta::new(Arch::InceptionResnetV2, 1000, "synthetic");
+    Classifier::from_network(network, meta, allow_gpu).await
+}
+
+fn top5(v: &[f32]) -> Vec<usize> {
+    let mut i: Vec<usize> = (0..v.len()).collect();
+    i.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+    i.truncate(5);
+    i
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_logits_equal_native() {
+    let expected: Vec<f32> = EXPECTED
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(expected.len(), 1000);
+    let classifier = synthetic_classifier(true).await;
+    assert_eq!(
+        classifier.backend().kind,
+        "webgpu",
+        "no WebGPU: {:?}",
+        classifier.backend().fallback_reason
+    );
+    let logits = match classifier.logits_for(synthetic_input(1, SIZE, 0), SIZE).await {
+        Ok(l) => l,
+        Err(_) => panic!("inference failed on WebGPU"),
+    };
+    let diff = logits
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    web_sys::console::log_1(&format!("WebGPU vs native: max |logit diff| = {diff:.3e} at {SIZE}x{SIZE}").into());
+    assert!(diff <= 1e-4, "WebGPU logits differ from native by {diff}");
+    assert_eq!(top5(&logits), top5(&expected));
+}
+
+#[wasm_bindgen_test]
+async fn broken_images_are_errors_not_panics() {
+    let classifier = synthetic_classifier(false).await;
+    for (what, bytes) in [
+        ("empty", Vec::new()),
+        ("text", b"definitely not a picture".to_vec()),
+        (
+            "truncated PNG",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00".to_vec(),
+        ),
+    ] {
+        assert!(classifier.classify(bytes).await.is_err(), "{what} must be an error");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn broken_weights_are_errors_not_panics() {
+    assert!(Classifier::load(b"not weights at all".to_vec(), false).await.is_err());
+    assert!(Classifier::load(Vec::new(), false).await.is_err());
+}
