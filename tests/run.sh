@@ -28,3 +28,25 @@ expected=$cache/web-expected-irv2-75.f32
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$cache/tools/bin/wasm-bindgen-test-runner \
     cargo test --release --locked --target wasm32-unknown-unknown -p inception-web -- --nocapture
 ) 2>&1 | tee -a "$cache/last-test.log"
+
+# The demo site end to end: trunk builds it, Playwright drives Debian's Chromium on WebGPU,
+# drops two images, and the top-5 shown must equal the native CLI's for the same weights.
+PATH=$cache/tools/bin:$PATH trunk build --release
+site=$(mktemp -d)
+cp -r dist/. "$site/"
+fixture=$INCEPTION_FIXTURES/inception_resnet_v2_s0
+"$CARGO_TARGET_DIR/release/inception" import --arch inception-resnet-v2 "$fixture/weights.safetensors" \
+  --out "$site/weights/fixture.bpk" --manifest "$site/weights/manifest.json" --description "timm fixture (random weights)"
+cp "$fixture/input.png" "$site/photo-a.png"
+"$cache/oracle-venv/bin/python" -c 'import sys; from PIL import Image
+Image.open(sys.argv[1]).transpose(Image.FLIP_LEFT_RIGHT).rotate(90).save(sys.argv[2])' "$site/photo-a.png" "$site/photo-b.png"
+"$CARGO_TARGET_DIR/release/inception" classify --backend flex --weights "$site/weights/fixture.bpk" --json \
+  "$site/photo-a.png" "$site/photo-b.png" > "$site/expected.jsonl"
+node tests/e2e/page.mjs "$site" "$site/expected.jsonl" "$site/photo-a.png" "$site/photo-b.png" \
+  "$cache/e2e-screenshot.png" 2>&1 | tee -a "$cache/last-test.log"
+rm -rf "$site"
+
+# One closing line for the whole suite (cargo's native and wasm runs, and the page).
+passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$cache/last-test.log" | awk '{s += $4} END {print s + 0}')
+passed=$((passed + $(grep -c '^1 passed, 0 failed$' "$cache/last-test.log")))
+echo "suite: $passed passed, 0 failed"

@@ -30,6 +30,13 @@ if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2)" != "$w
   cargo install -q wasm-bindgen-cli --version "=$wb_version" --root "$tools" >&2
 fi
 
+if [ "$("$tools/bin/trunk" --version 2>/dev/null)" != "trunk 0.21.14" ]; then
+  # 0.21.14: the newest trunk that builds with this Rust. About 12 minutes, once.
+  echo "setup: cargo install trunk 0.21.14 (about 12 minutes)" >&2
+  cargo install -q trunk --version =0.21.14 --locked --root "$tools" >&2
+fi
+[ -d "$repo/tests/e2e/node_modules/playwright-core" ] || (cd "$repo/tests/e2e" && npm ci --no-audit --no-fund >&2)
+
 oracle=${ORACLE_DIR:-$repo/../shared/oracle}
 if [ ! -x "$cache/oracle-venv/bin/python" ]; then
   echo "setup: creating the timm oracle venv in $cache/oracle-venv (torch + timm, ~5 GB)" >&2

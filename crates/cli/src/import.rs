@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use inception::Arch;
 use inception::weights::{WeightsFormat, load_weights_file, save_burnpack};
+use sha2::{Digest, Sha256};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,6 +20,26 @@ pub struct Args {
     /// Class names, one per line (default: ImageNet-1k for a 1000-class checkpoint).
     #[arg(long)]
     labels: Option<PathBuf>,
+    /// Also write the web page's manifest (file, architecture, classes, preprocessing,
+    /// size, sha256) here, e.g. weights/manifest.json.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Description shown on the page.
+    #[arg(long)]
+    description: Option<String>,
+}
+
+/// What the web page reads before downloading weights (web/worker.js).
+#[derive(serde::Serialize)]
+struct Manifest<'a> {
+    file: String,
+    description: String,
+    arch: Arch,
+    num_classes: usize,
+    preprocess: &'a inception::Preprocess,
+    dtype: &'static str,
+    size: u64,
+    sha256: String,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -55,6 +76,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let size = std::fs::metadata(&args.out)?.len();
+    if let Some(path) = &args.manifest {
+        let bytes = std::fs::read(&args.out)?;
+        let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let file = args
+            .out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let manifest = Manifest {
+            description: args
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("{file} ({})", meta.source)),
+            file,
+            arch: meta.arch,
+            num_classes: meta.num_classes,
+            preprocess: &meta.preprocess,
+            dtype: "f32",
+            size,
+            sha256,
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&manifest)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     println!(
         "wrote {} ({}, {} classes, {} parameters, {:.1} MB)",
         args.out.display(),

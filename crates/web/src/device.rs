@@ -1,4 +1,7 @@
 //! WebGPU when the browser has an adapter, the CPU (burn-flex in wasm) when it has none.
+//! burn's wgpu runtime can be initialised once per worker, so the choice is kept.
+
+use std::cell::RefCell;
 
 use burn::prelude::Device;
 use serde::Serialize;
@@ -11,7 +14,11 @@ pub struct Backend {
     pub fallback_reason: Option<String>,
 }
 
-/// Sets up the device once per worker. `allow_gpu = false` forces the CPU.
+thread_local! {
+    static GPU: RefCell<Option<(Device, Backend)>> = const { RefCell::new(None) };
+}
+
+/// The worker's device. `allow_gpu = false` forces the CPU.
 pub async fn init_device(allow_gpu: bool) -> (Device, Backend) {
     if !allow_gpu {
         return (
@@ -22,7 +29,10 @@ pub async fn init_device(allow_gpu: bool) -> (Device, Backend) {
             },
         );
     }
-    match Device::wgpu_options().init_async().await {
+    if let Some(known) = GPU.with(|g| g.borrow().clone()) {
+        return known;
+    }
+    let chosen = match Device::wgpu_options().init_async().await {
         Ok(device) => (
             device,
             Backend {
@@ -37,5 +47,7 @@ pub async fn init_device(allow_gpu: bool) -> (Device, Backend) {
                 fallback_reason: Some(format!("WebGPU is not available: {e}")),
             },
         ),
-    }
+    };
+    GPU.with(|g| *g.borrow_mut() = Some(chosen.clone()));
+    chosen
 }
