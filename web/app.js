@@ -36,6 +36,9 @@ worker.onmessage = ({ data }) => {
     case "weights": {
       $("progress").hidden = true;
       if (!data.info) {
+        setStatus($("backend"), "gpu" in navigator
+          ? "WebGPU is available: the network will run on your GPU."
+          : "This browser has no WebGPU: the network will run on the CPU (slower).");
         setStatus($("weights"), "No weights are shipped in weights/ yet. Drop a .bpk (from `inception import`) or a timm .safetensors file here; see the README for ImageNet weights.", true);
         return;
       }

@@ -52,12 +52,14 @@ async function load(bytes, label) {
 }
 
 async function loadDefault() {
+  // Development servers answer a missing file with index.html: anything that is not a
+  // manifest means no weights are shipped.
   const res = await fetch("weights/manifest.json");
-  if (!res.ok) {
+  const manifest = res.ok ? await res.json().catch(() => null) : null;
+  if (!manifest?.file || !manifest?.sha256) {
     post({ type: "weights", info: null, label: "none" });
     return;
   }
-  const manifest = await res.json();
   const url = `weights/${manifest.file}`;
   const { bytes, fromCache, cache } = await fetchWeights(url, manifest.size);
   const hash = await sha256Hex(bytes);
