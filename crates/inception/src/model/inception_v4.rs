@@ -13,7 +13,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
 use super::basic_conv::{BasicConv2d, conv, forward_chain, trace_chain};
-use super::pool::{AvgPoolProjection, max_pool_3x3_s2};
+use super::pool::{AvgPoolProjection, four_branches, max_pool_3x3_s2, trace_four_branches};
 use super::trace::{FeatureShape, Trace, TraceError};
 use super::{Stage, global_average_pool, trainable_params};
 
@@ -133,23 +133,11 @@ impl InceptionA {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(
-            vec![
-                self.branch0.forward(x.clone()),
-                forward_chain(&self.branch1, x.clone()),
-                forward_chain(&self.branch2, x.clone()),
-                self.branch3.forward(x),
-            ],
-            1,
-        )
+        four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, x)
     }
 
     fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let c = self.branch0.trace(s, t)?.channels
-            + trace_chain(&self.branch1, s, t)?.channels
-            + trace_chain(&self.branch2, s, t)?.channels
-            + self.branch3.trace(s, t)?.channels;
-        Ok(s.with_channels(c))
+        trace_four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, s, t)
     }
 }
 
@@ -222,23 +210,11 @@ impl InceptionB {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(
-            vec![
-                self.branch0.forward(x.clone()),
-                forward_chain(&self.branch1, x.clone()),
-                forward_chain(&self.branch2, x.clone()),
-                self.branch3.forward(x),
-            ],
-            1,
-        )
+        four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, x)
     }
 
     fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let c = self.branch0.trace(s, t)?.channels
-            + trace_chain(&self.branch1, s, t)?.channels
-            + trace_chain(&self.branch2, s, t)?.channels
-            + self.branch3.trace(s, t)?.channels;
-        Ok(s.with_channels(c))
+        trace_four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, s, t)
     }
 }
 
