@@ -43,9 +43,10 @@ async function fetchWeights(url, size) {
 async function load(bytes, label) {
   await ready;
   const started = performance.now();
+  // The weights in use stay until the new ones have loaded: a bad file changes nothing.
+  const loaded = await Classifier.load(bytes, true);
   classifier?.free();
-  classifier = null;
-  classifier = await Classifier.load(bytes, true);
+  classifier = loaded;
   const info = classifier.info();
   post({ type: "backend", backend: info.backend });
   post({ type: "weights", info, label, ms: performance.now() - started });

@@ -361,49 +361,49 @@ impl InceptionResnetV2 {
                 "conv2d_1a",
                 |x| self.conv2d_1a.forward(x),
                 |i, t| self.conv2d_1a.trace(i, t),
-                trainable_params(&self.conv2d_1a),
+                || trainable_params(&self.conv2d_1a),
             ),
             Stage::new(
                 "conv2d_2a",
                 |x| self.conv2d_2a.forward(x),
                 |i, t| self.conv2d_2a.trace(i, t),
-                trainable_params(&self.conv2d_2a),
+                || trainable_params(&self.conv2d_2a),
             ),
             Stage::new(
                 "conv2d_2b",
                 |x| self.conv2d_2b.forward(x),
                 |i, t| self.conv2d_2b.trace(i, t),
-                trainable_params(&self.conv2d_2b),
+                || trainable_params(&self.conv2d_2b),
             ),
             Stage::new(
                 "maxpool_3a",
                 |x| self.maxpool_3a.forward(x),
                 |i, t| t.max_pool_3x3_s2(i),
-                0,
+                || 0,
             ),
             Stage::new(
                 "conv2d_3b",
                 |x| self.conv2d_3b.forward(x),
                 |i, t| self.conv2d_3b.trace(i, t),
-                trainable_params(&self.conv2d_3b),
+                || trainable_params(&self.conv2d_3b),
             ),
             Stage::new(
                 "conv2d_4a",
                 |x| self.conv2d_4a.forward(x),
                 |i, t| self.conv2d_4a.trace(i, t),
-                trainable_params(&self.conv2d_4a),
+                || trainable_params(&self.conv2d_4a),
             ),
             Stage::new(
                 "maxpool_5a",
                 |x| self.maxpool_5a.forward(x),
                 |i, t| t.max_pool_3x3_s2(i),
-                0,
+                || 0,
             ),
             Stage::new(
                 "mixed_5b",
                 |x| self.mixed_5b.forward(x),
                 |i, t| self.mixed_5b.trace(i, t),
-                trainable_params(&self.mixed_5b),
+                || trainable_params(&self.mixed_5b),
             ),
         ];
         s.push(Stage::repeated(
@@ -416,7 +416,7 @@ impl InceptionResnetV2 {
             "mixed_6a",
             |x| self.mixed_6a.forward(x),
             |i, t| self.mixed_6a.trace(i, t),
-            trainable_params(&self.mixed_6a),
+            || trainable_params(&self.mixed_6a),
         ));
         s.push(Stage::repeated(
             "repeat_1",
@@ -428,7 +428,7 @@ impl InceptionResnetV2 {
             "mixed_7a",
             |x| self.mixed_7a.forward(x),
             |i, t| self.mixed_7a.trace(i, t),
-            trainable_params(&self.mixed_7a),
+            || trainable_params(&self.mixed_7a),
         ));
         s.push(Stage::repeated(
             "repeat_2",
@@ -440,13 +440,13 @@ impl InceptionResnetV2 {
             "block8",
             |x| self.block8.forward(x),
             |i, t| self.block8.trace(i, t),
-            trainable_params(&self.block8),
+            || trainable_params(&self.block8),
         ));
         s.push(Stage::new(
             "conv2d_7b",
             |x| self.conv2d_7b.forward(x),
             |i, t| self.conv2d_7b.trace(i, t),
-            trainable_params(&self.conv2d_7b),
+            || trainable_params(&self.conv2d_7b),
         ));
         s
     }

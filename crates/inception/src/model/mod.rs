@@ -18,13 +18,15 @@ use trace::{FeatureShape, Trace, TraceError};
 
 type ForwardFn<'a> = Box<dyn Fn(Tensor<4>) -> Tensor<4> + 'a>;
 type TraceFn<'a> = Box<dyn Fn(FeatureShape, &mut Trace) -> Result<FeatureShape, TraceError> + 'a>;
+type ParamsFn<'a> = Box<dyn Fn() -> usize + 'a>;
 
-/// One top-level stage of a network, named as in the checkpoint.
+/// One top-level stage of a network, named as in the checkpoint. Its parameter count is
+/// computed on demand: counting visits every tensor, which a forward pass need not do.
 pub struct Stage<'a> {
     pub name: &'static str,
-    pub params: usize,
     forward: ForwardFn<'a>,
     trace: TraceFn<'a>,
+    params: ParamsFn<'a>,
 }
 
 impl<'a> Stage<'a> {
@@ -32,13 +34,13 @@ impl<'a> Stage<'a> {
         name: &'static str,
         forward: impl Fn(Tensor<4>) -> Tensor<4> + 'a,
         trace: impl Fn(FeatureShape, &mut Trace) -> Result<FeatureShape, TraceError> + 'a,
-        params: usize,
+        params: impl Fn() -> usize + 'a,
     ) -> Self {
         Self {
             name,
-            params,
             forward: Box::new(forward),
             trace: Box::new(trace),
+            params: Box::new(params),
         }
     }
 
@@ -51,10 +53,14 @@ impl<'a> Stage<'a> {
     ) -> Self {
         Self {
             name,
-            params: blocks.iter().map(trainable_params).sum(),
             forward: Box::new(move |x| blocks.iter().fold(x, |x, b| forward(b, x))),
             trace: Box::new(move |s, t| blocks.iter().try_fold(s, |s, b| trace(b, s, t))),
+            params: Box::new(move || blocks.iter().map(trainable_params).sum()),
         }
+    }
+
+    pub fn params(&self) -> usize {
+        (self.params)()
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
@@ -237,7 +243,13 @@ impl Network {
     /// Feature-map output (before pooling) for an input of `height x width` pixels, or an
     /// error naming the first layer that the input is too small for.
     pub fn check_input(&self, height: usize, width: usize) -> Result<FeatureShape, TraceError> {
-        self.summary(height, width).map(|s| s.features)
+        let mut trace = Trace::default();
+        self.stages()
+            .iter()
+            .try_fold(FeatureShape::new(3, height, width), |shape, stage| {
+                trace.block = stage.name.to_string();
+                (stage.trace)(shape, &mut trace)
+            })
     }
 
     pub fn summary(&self, height: usize, width: usize) -> Result<Summary, TraceError> {
@@ -251,7 +263,7 @@ impl Network {
             layers.push(LayerRow {
                 name: stage.name.to_string(),
                 output: shape,
-                params: stage.params,
+                params: stage.params(),
             });
         }
         let features = shape;
