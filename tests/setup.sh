@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh Debian machine (idempotent; fast when
-# everything is already there): Mesa's Vulkan drivers (lavapipe runs wgpu on the CPU when
-# there is no GPU) and the timm oracle's Python venv, kept in a cache outside the clone.
+# everything is already there), tools kept in a cache outside the clone:
+#   wasm32 target, wasm-bindgen-cli, trunk          (the site; all that `--demo` installs)
+#   Mesa's Vulkan drivers, Chromium + chromedriver,  (the tests: lavapipe runs wgpu on the CPU
+#   playwright-core, the timm oracle's Python venv    when there is no GPU)
+#   usage: tests/setup.sh [--demo]
 set -euo pipefail
+demo_only=false; [ "${1:-}" = --demo ] && demo_only=true
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${INCEPTION_CACHE:-$HOME/.cache/inception-rs}
 mkdir -p "$cache"
 
 need_apt=()
+$demo_only || {
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers libvulkan1)
 # Headless Chrome with WebGPU (SwiftShader) for the browser tests.
 dpkg -s chromium >/dev/null 2>&1 || need_apt+=(chromium)
@@ -18,6 +23,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $sudo apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need_apt[@]}" >&2
 fi
+}
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
 
@@ -35,6 +41,8 @@ if [ "$("$tools/bin/trunk" --version 2>/dev/null)" != "trunk 0.21.14" ]; then
   echo "setup: cargo install trunk 0.21.14 (about 12 minutes)" >&2
   cargo install -q trunk --version =0.21.14 --locked --root "$tools" >&2
 fi
+$demo_only && exit 0
+
 [ -d "$repo/tests/e2e/node_modules/playwright-core" ] || (cd "$repo/tests/e2e" && npm ci --no-audit --no-fund >&2)
 
 oracle=${ORACLE_DIR:-$repo/../shared/oracle}
