@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use burn::prelude::Device;
+use burn::prelude::{Device, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
@@ -53,4 +53,12 @@ impl FromStr for Backend {
             .find(|b| b.to_string() == s)
             .with_context(|| format!("unknown backend `{s}` (wgpu, flex, ndarray)"))
     }
+}
+
+/// Reads logits back to the host, waiting for the device to finish the work behind them.
+pub fn read_logits(logits: Tensor<2>) -> Result<Vec<f32>> {
+    logits
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))
 }

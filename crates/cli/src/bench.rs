@@ -11,7 +11,7 @@ use inception::weights::load_weights_file;
 use inception::{Arch, NetworkConfig};
 use serde::Serialize;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, read_logits};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -71,10 +71,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 let t = Instant::now();
                 let logits = network.forward(input.clone());
                 // Reading back waits for the device, so the time covers the whole forward.
-                logits
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                read_logits(logits)?;
                 Ok(t.elapsed().as_secs_f64() * 1e3)
             };
             let first = call()?;

@@ -10,7 +10,7 @@ use inception::weights::load_weights_file;
 use inception::{Arch, LoadedWeights, decode_image};
 use serde::Serialize;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, read_logits};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -116,10 +116,7 @@ fn classify_one(
     let image = decode_image(&bytes)?;
     let input = preprocess.apply(&image);
     let x = batch_input(network, &[input], preprocess.input_size, device)?;
-    let logits = network.forward(x).into_data();
-    logits
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))
+    read_logits(network.forward(x))
 }
 
 fn print_result(r: &ImageResult, json: bool, size: usize) -> Result<()> {

@@ -11,7 +11,7 @@ use inception::inference::{batch_input, top_k};
 use inception::model::synthetic::{synthetic_input, synthetic_weights};
 use inception::{Arch, NetworkConfig};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, read_logits};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,11 +38,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let network = synthetic_weights(network, args.seed);
     let input = synthetic_input(1, args.image_size, args.seed);
     let x = batch_input(&network, &[input], args.image_size, &device)?;
-    let logits: Vec<f32> = network
-        .forward(x)
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let logits = read_logits(network.forward(x))?;
     let max = logits.iter().fold(0f32, |m, v| m.max(v.abs()));
     let labels: Vec<String> = (0..logits.len()).map(|i| i.to_string()).collect();
     let top: Vec<usize> = top_k(&logits, &labels, 5).iter().map(|p| p.index).collect();

@@ -109,10 +109,6 @@ impl Classifier {
         }
     }
 
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     pub fn backend(&self) -> &Backend {
         &self.backend
     }
