@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use burn::prelude::Device;
+use inception::model::{ResidualScale, Width};
 use inception::{Arch, NetworkConfig};
 
 #[derive(clap::Args)]
@@ -15,6 +16,12 @@ pub struct Args {
     image_size: Option<usize>,
     #[arg(long, default_value_t = 1000)]
     num_classes: usize,
+    /// Channel-width multiplier, a multiple of 1/16.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_width)]
+    width: f32,
+    /// Residual scaling: `default`, `none`, or a factor such as 0.2.
+    #[arg(long, default_value = "default")]
+    residual_scale: ResidualScale,
     /// Print the table as one JSON object.
     #[arg(long)]
     json: bool,
@@ -22,9 +29,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     // Parameters are created on the CPU backend; nothing is computed.
-    let network = NetworkConfig::new(args.arch)
+    let config = NetworkConfig::new(args.arch)
         .with_num_classes(args.num_classes)
-        .init(&Device::flex());
+        .with_width(Width::new(args.width)?)
+        .with_residual_scale(args.residual_scale);
+    config.validate()?;
+    let network = config.init(&Device::flex());
     let size = args.image_size.unwrap_or(args.arch.input_size());
     let summary = network.summary(size, size)?;
     if args.json {
@@ -44,4 +54,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         summary.flops as f64 / 2e9
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks a `--width` value on the command line.
+pub fn parse_width(s: &str) -> Result<f32, String> {
+    let value: f32 = s.parse().map_err(|e| format!("{e}"))?;
+    Width::new(value).map(Width::multiplier).map_err(|e| e.to_string())
 }

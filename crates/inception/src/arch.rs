@@ -13,32 +13,52 @@ pub enum Arch {
     InceptionResnetV2,
     /// Inception-v4 (timm `inception_v4`).
     InceptionV4,
+    /// Inception-ResNet-v1 as drawn in the paper (no released weights).
+    InceptionResnetV1,
+    /// Inception-ResNet-v2 as drawn in the paper (Inception-v4 stem, Figures 16-19).
+    InceptionResnetV2Paper,
 }
 
 impl Arch {
-    pub const ALL: [Arch; 2] = [Arch::InceptionResnetV2, Arch::InceptionV4];
+    pub const ALL: [Arch; 4] = [
+        Arch::InceptionResnetV2,
+        Arch::InceptionV4,
+        Arch::InceptionResnetV1,
+        Arch::InceptionResnetV2Paper,
+    ];
+    /// The architectures with released checkpoints that timm ports.
+    pub const TIMM: [Arch; 2] = [Arch::InceptionResnetV2, Arch::InceptionV4];
 
     /// The name used on the command line and in weight files.
     pub fn name(self) -> &'static str {
         match self {
             Self::InceptionResnetV2 => "inception-resnet-v2",
             Self::InceptionV4 => "inception-v4",
+            Self::InceptionResnetV1 => "inception-resnet-v1",
+            Self::InceptionResnetV2Paper => "inception-resnet-v2-paper",
         }
     }
 
-    /// timm's model name.
-    pub fn timm_name(self) -> &'static str {
+    /// timm's model name, for the architectures timm has.
+    pub fn timm_name(self) -> Option<&'static str> {
         match self {
-            Self::InceptionResnetV2 => "inception_resnet_v2",
-            Self::InceptionV4 => "inception_v4",
+            Self::InceptionResnetV2 => Some("inception_resnet_v2"),
+            Self::InceptionV4 => Some("inception_v4"),
+            Self::InceptionResnetV1 | Self::InceptionResnetV2Paper => None,
         }
     }
 
-    /// Name of the final Linear layer in timm's state dict.
+    /// Whether the network has residual connections (and so a residual scale).
+    pub fn is_residual(self) -> bool {
+        self != Self::InceptionV4
+    }
+
+    /// Name of the final Linear layer in the state dict (timm's, and the same TF-slim
+    /// style name for the paper networks).
     pub fn classifier_name(self) -> &'static str {
         match self {
-            Self::InceptionResnetV2 => "classif",
             Self::InceptionV4 => "last_linear",
+            Self::InceptionResnetV2 | Self::InceptionResnetV1 | Self::InceptionResnetV2Paper => "classif",
         }
     }
 
@@ -52,7 +72,8 @@ impl Arch {
     pub fn crop_pct(self) -> f64 {
         match self {
             Self::InceptionResnetV2 => 0.8975,
-            Self::InceptionV4 => 0.875,
+            // The paper networks have no released weights; 0.875 is the common choice.
+            Self::InceptionV4 | Self::InceptionResnetV1 | Self::InceptionResnetV2Paper => 0.875,
         }
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::Arch;
 use crate::model::inception_v4::TIMM_FEATURES;
-use crate::model::{Network, NetworkConfig};
+use crate::model::{Network, NetworkConfig, ResidualScale, Width, each_network};
 use crate::preprocess::Preprocess;
 
 type PackTensor = burn_pack::Tensor;
@@ -68,6 +68,11 @@ pub struct WeightsMeta {
     /// Where the weights came from (a checkpoint file name, a training run).
     #[serde(default)]
     pub source: String,
+    /// Channel-width multiplier the network was built with (1 for imported checkpoints).
+    #[serde(default)]
+    pub width: Width,
+    #[serde(default)]
+    pub residual_scale: ResidualScale,
 }
 
 impl WeightsMeta {
@@ -79,7 +84,17 @@ impl WeightsMeta {
             labels: None,
             preprocess: Preprocess::timm_eval(arch),
             source: source.into(),
+            width: Width::FULL,
+            residual_scale: ResidualScale::ArchDefault,
         }
+    }
+
+    /// The configuration that rebuilds the network these weights belong to.
+    pub fn network_config(&self) -> NetworkConfig {
+        NetworkConfig::new(self.arch)
+            .with_num_classes(self.num_classes)
+            .with_width(self.width)
+            .with_residual_scale(self.residual_scale)
     }
 
     /// Class names, falling back to ImageNet-1k when the file has none.
@@ -160,7 +175,7 @@ pub struct LoadedWeights {
 /// (`branchN.1`, after the parameterless pool at index 0) is `branchN.proj`.
 pub fn timm_to_module_path(arch: Arch, key: &str) -> String {
     let key = match arch {
-        Arch::InceptionResnetV2 => key.to_string(),
+        Arch::InceptionResnetV2 | Arch::InceptionResnetV1 | Arch::InceptionResnetV2Paper => key.to_string(),
         Arch::InceptionV4 => match key.strip_prefix("features.").and_then(|rest| rest.split_once('.')) {
             Some((index, rest)) => match index.parse::<usize>().ok().and_then(v4_stage_of_feature) {
                 Some((stage, None)) => format!("{stage}.{rest}"),
@@ -210,7 +225,7 @@ fn v4_stage_of_feature(index: usize) -> Option<(&'static str, Option<usize>)> {
 /// Which architecture a timm state dict is, from its classifier's name.
 pub fn detect_timm_arch<'a>(keys: impl IntoIterator<Item = &'a str>) -> Option<Arch> {
     keys.into_iter().find_map(|k| {
-        Arch::ALL
+        Arch::TIMM
             .into_iter()
             .find(|a| k == format!("{}.weight", a.classifier_name()))
     })
@@ -370,9 +385,10 @@ fn load_burnpack(bytes: Vec<u8>, arch: Option<Arch>, device: &Device) -> Result<
         ));
     }
     let tensors = reader.into_tensors().map_err(|e| corrupt(&e))?;
-    let mut network = NetworkConfig::new(meta.arch)
-        .with_num_classes(meta.num_classes)
-        .init(device);
+    meta.network_config()
+        .validate()
+        .map_err(|e| WeightsError::Metadata(e.to_string()))?;
+    let mut network = meta.network_config().init(device);
     apply_checked(&mut network, tensors, None, None, |p| p.to_string())?;
     Ok(LoadedWeights {
         network,
@@ -390,10 +406,7 @@ fn apply_checked(
     file_name: impl Fn(&str) -> String,
 ) -> Result<(), WeightsError> {
     let arch = network.arch();
-    let result = match network {
-        Network::InceptionResnetV2(n) => n.apply(tensors, None, adapter, false),
-        Network::InceptionV4(n) => n.apply(tensors, None, adapter, false),
-    };
+    let result = each_network!(network, n => n.apply(tensors, None, adapter, false));
     let missing: Vec<String> = result.missing.iter().map(|(p, _)| file_name(p)).collect();
     let unexpected: Vec<String> = result.unused.iter().map(|p| file_name(p)).collect();
     let mismatched: Vec<String> = result
@@ -449,9 +462,5 @@ pub fn save_burnpack(network: &Network, meta: &WeightsMeta, path: &std::path::Pa
         .auto_extension(false)
         .overwrite(true)
         .metadata(META_KEY, json);
-    match network {
-        Network::InceptionResnetV2(n) => n.save_into(&mut store),
-        Network::InceptionV4(n) => n.save_into(&mut store),
-    }
-    .map_err(|e| e.to_string())
+    network.save_into(&mut store).map_err(|e| e.to_string())
 }

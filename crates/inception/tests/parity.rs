@@ -22,6 +22,7 @@ fn timm_taps(arch: Arch) -> Vec<(&'static str, String)> {
             .zip(["features.2", "features.3", "features.9", "features.17", "features.21"])
             .map(|(ours, timm)| (*ours, timm.to_string()))
             .collect(),
+        other => panic!("timm has no {other}"),
     }
 }
 

@@ -14,8 +14,10 @@ use burn::prelude::*;
 
 use super::basic_conv::{BasicConv2d, conv, forward_chain, trace_chain};
 use super::pool::{AvgPoolProjection, four_branches, max_pool_3x3_s2, trace_four_branches};
+use super::reduction::{REDUCTION_A_V4, ReductionA};
 use super::trace::{FeatureShape, Trace, TraceError};
-use super::{Stage, global_average_pool, trainable_params};
+use super::width::Width;
+use super::{Stage, global_average_pool};
 
 /// Stem, part 1: 147x147x64 -> 73x73x160 (max pool beside a stride-2 conv).
 #[derive(Module, Debug)]
@@ -25,10 +27,10 @@ pub struct Mixed3a {
 }
 
 impl Mixed3a {
-    pub fn new(device: &Device) -> Self {
+    pub fn new(w: Width, device: &Device) -> Self {
         Self {
             maxpool: max_pool_3x3_s2(),
-            conv: conv(64, 96, [3, 3], 2, [0, 0], device),
+            conv: conv(w.c(64), w.c(96), [3, 3], 2, [0, 0], device),
         }
     }
 
@@ -36,7 +38,7 @@ impl Mixed3a {
         Tensor::cat(vec![self.maxpool.forward(x.clone()), self.conv.forward(x)], 1)
     }
 
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
         let pooled = t.max_pool_3x3_s2(s)?;
         let c = self.conv.trace(s, t)?;
         Ok(c.with_channels(pooled.channels + c.channels))
@@ -51,17 +53,17 @@ pub struct Mixed4a {
 }
 
 impl Mixed4a {
-    pub fn new(device: &Device) -> Self {
+    pub fn new(w: Width, device: &Device) -> Self {
         Self {
             branch0: vec![
-                conv(160, 64, [1, 1], 1, [0, 0], device),
-                conv(64, 96, [3, 3], 1, [0, 0], device),
+                conv(w.c(160), w.c(64), [1, 1], 1, [0, 0], device),
+                conv(w.c(64), w.c(96), [3, 3], 1, [0, 0], device),
             ],
             branch1: vec![
-                conv(160, 64, [1, 1], 1, [0, 0], device),
-                conv(64, 64, [1, 7], 1, [0, 3], device),
-                conv(64, 64, [7, 1], 1, [3, 0], device),
-                conv(64, 96, [3, 3], 1, [0, 0], device),
+                conv(w.c(160), w.c(64), [1, 1], 1, [0, 0], device),
+                conv(w.c(64), w.c(64), [1, 7], 1, [0, 3], device),
+                conv(w.c(64), w.c(64), [7, 1], 1, [3, 0], device),
+                conv(w.c(64), w.c(96), [3, 3], 1, [0, 0], device),
             ],
         }
     }
@@ -73,7 +75,7 @@ impl Mixed4a {
         )
     }
 
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
         let b0 = trace_chain(&self.branch0, s, t)?;
         let b1 = trace_chain(&self.branch1, s, t)?;
         Ok(b0.with_channels(b0.channels + b1.channels))
@@ -88,9 +90,9 @@ pub struct Mixed5a {
 }
 
 impl Mixed5a {
-    pub fn new(device: &Device) -> Self {
+    pub fn new(w: Width, device: &Device) -> Self {
         Self {
-            conv: conv(192, 192, [3, 3], 2, [0, 0], device),
+            conv: conv(w.c(192), w.c(192), [3, 3], 2, [0, 0], device),
             maxpool: max_pool_3x3_s2(),
         }
     }
@@ -99,7 +101,7 @@ impl Mixed5a {
         Tensor::cat(vec![self.conv.forward(x.clone()), self.maxpool.forward(x)], 1)
     }
 
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
         let c = self.conv.trace(s, t)?;
         let pooled = t.max_pool_3x3_s2(s)?;
         Ok(c.with_channels(c.channels + pooled.channels))
@@ -116,19 +118,19 @@ pub struct InceptionA {
 }
 
 impl InceptionA {
-    pub fn new(device: &Device) -> Self {
+    pub fn new(w: Width, device: &Device) -> Self {
         Self {
-            branch0: conv(384, 96, [1, 1], 1, [0, 0], device),
+            branch0: conv(w.c(384), w.c(96), [1, 1], 1, [0, 0], device),
             branch1: vec![
-                conv(384, 64, [1, 1], 1, [0, 0], device),
-                conv(64, 96, [3, 3], 1, [1, 1], device),
+                conv(w.c(384), w.c(64), [1, 1], 1, [0, 0], device),
+                conv(w.c(64), w.c(96), [3, 3], 1, [1, 1], device),
             ],
             branch2: vec![
-                conv(384, 64, [1, 1], 1, [0, 0], device),
-                conv(64, 96, [3, 3], 1, [1, 1], device),
-                conv(96, 96, [3, 3], 1, [1, 1], device),
+                conv(w.c(384), w.c(64), [1, 1], 1, [0, 0], device),
+                conv(w.c(64), w.c(96), [3, 3], 1, [1, 1], device),
+                conv(w.c(96), w.c(96), [3, 3], 1, [1, 1], device),
             ],
-            branch3: AvgPoolProjection::new(conv(384, 96, [1, 1], 1, [0, 0], device)),
+            branch3: AvgPoolProjection::new(conv(w.c(384), w.c(96), [1, 1], 1, [0, 0], device)),
         }
     }
 
@@ -136,47 +138,8 @@ impl InceptionA {
         four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, x)
     }
 
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
         trace_four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, s, t)
-    }
-}
-
-/// Reduction-A (Figure 7, k=192, l=224, m=256, n=384): 35x35x384 -> 17x17x1024.
-#[derive(Module, Debug)]
-pub struct ReductionA {
-    pub branch0: BasicConv2d,
-    pub branch1: Vec<BasicConv2d>,
-    pub branch2: MaxPool2d,
-}
-
-impl ReductionA {
-    pub fn new(device: &Device) -> Self {
-        Self {
-            branch0: conv(384, 384, [3, 3], 2, [0, 0], device),
-            branch1: vec![
-                conv(384, 192, [1, 1], 1, [0, 0], device),
-                conv(192, 224, [3, 3], 1, [1, 1], device),
-                conv(224, 256, [3, 3], 2, [0, 0], device),
-            ],
-            branch2: max_pool_3x3_s2(),
-        }
-    }
-
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(
-            vec![
-                self.branch0.forward(x.clone()),
-                forward_chain(&self.branch1, x.clone()),
-                self.branch2.forward(x),
-            ],
-            1,
-        )
-    }
-
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let b0 = self.branch0.trace(s, t)?;
-        let c = b0.channels + trace_chain(&self.branch1, s, t)?.channels + t.max_pool_3x3_s2(s)?.channels;
-        Ok(b0.with_channels(c))
     }
 }
 
@@ -190,22 +153,22 @@ pub struct InceptionB {
 }
 
 impl InceptionB {
-    pub fn new(device: &Device) -> Self {
+    pub fn new(w: Width, device: &Device) -> Self {
         Self {
-            branch0: conv(1024, 384, [1, 1], 1, [0, 0], device),
+            branch0: conv(w.c(1024), w.c(384), [1, 1], 1, [0, 0], device),
             branch1: vec![
-                conv(1024, 192, [1, 1], 1, [0, 0], device),
-                conv(192, 224, [1, 7], 1, [0, 3], device),
-                conv(224, 256, [7, 1], 1, [3, 0], device),
+                conv(w.c(1024), w.c(192), [1, 1], 1, [0, 0], device),
+                conv(w.c(192), w.c(224), [1, 7], 1, [0, 3], device),
+                conv(w.c(224), w.c(256), [7, 1], 1, [3, 0], device),
             ],
             branch2: vec![
-                conv(1024, 192, [1, 1], 1, [0, 0], device),
-                conv(192, 192, [7, 1], 1, [3, 0], device),
-                conv(192, 224, [1, 7], 1, [0, 3], device),
-                conv(224, 224, [7, 1], 1, [3, 0], device),
-                conv(224, 256, [1, 7], 1, [0, 3], device),
+                conv(w.c(1024), w.c(192), [1, 1], 1, [0, 0], device),
+                conv(w.c(192), w.c(192), [7, 1], 1, [3, 0], device),
+                conv(w.c(192), w.c(224), [1, 7], 1, [0, 3], device),
+                conv(w.c(224), w.c(224), [7, 1], 1, [3, 0], device),
+                conv(w.c(224), w.c(256), [1, 7], 1, [0, 3], device),
             ],
-            branch3: AvgPoolProjection::new(conv(1024, 128, [1, 1], 1, [0, 0], device)),
+            branch3: AvgPoolProjection::new(conv(w.c(1024), w.c(128), [1, 1], 1, [0, 0], device)),
         }
     }
 
@@ -213,7 +176,7 @@ impl InceptionB {
         four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, x)
     }
 
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
         trace_four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, s, t)
     }
 }
@@ -227,17 +190,17 @@ pub struct ReductionB {
 }
 
 impl ReductionB {
-    pub fn new(device: &Device) -> Self {
+    pub fn new(w: Width, device: &Device) -> Self {
         Self {
             branch0: vec![
-                conv(1024, 192, [1, 1], 1, [0, 0], device),
-                conv(192, 192, [3, 3], 2, [0, 0], device),
+                conv(w.c(1024), w.c(192), [1, 1], 1, [0, 0], device),
+                conv(w.c(192), w.c(192), [3, 3], 2, [0, 0], device),
             ],
             branch1: vec![
-                conv(1024, 256, [1, 1], 1, [0, 0], device),
-                conv(256, 256, [1, 7], 1, [0, 3], device),
-                conv(256, 320, [7, 1], 1, [3, 0], device),
-                conv(320, 320, [3, 3], 2, [0, 0], device),
+                conv(w.c(1024), w.c(256), [1, 1], 1, [0, 0], device),
+                conv(w.c(256), w.c(256), [1, 7], 1, [0, 3], device),
+                conv(w.c(256), w.c(320), [7, 1], 1, [3, 0], device),
+                conv(w.c(320), w.c(320), [3, 3], 2, [0, 0], device),
             ],
             branch2: max_pool_3x3_s2(),
         }
@@ -254,7 +217,7 @@ impl ReductionB {
         )
     }
 
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
         let b0 = trace_chain(&self.branch0, s, t)?;
         let c = b0.channels + trace_chain(&self.branch1, s, t)?.channels + t.max_pool_3x3_s2(s)?.channels;
         Ok(b0.with_channels(c))
@@ -277,18 +240,18 @@ pub struct InceptionC {
 }
 
 impl InceptionC {
-    pub fn new(device: &Device) -> Self {
+    pub fn new(w: Width, device: &Device) -> Self {
         Self {
-            branch0: conv(1536, 256, [1, 1], 1, [0, 0], device),
-            branch1_0: conv(1536, 384, [1, 1], 1, [0, 0], device),
-            branch1_1a: conv(384, 256, [1, 3], 1, [0, 1], device),
-            branch1_1b: conv(384, 256, [3, 1], 1, [1, 0], device),
-            branch2_0: conv(1536, 384, [1, 1], 1, [0, 0], device),
-            branch2_1: conv(384, 448, [3, 1], 1, [1, 0], device),
-            branch2_2: conv(448, 512, [1, 3], 1, [0, 1], device),
-            branch2_3a: conv(512, 256, [1, 3], 1, [0, 1], device),
-            branch2_3b: conv(512, 256, [3, 1], 1, [1, 0], device),
-            branch3: AvgPoolProjection::new(conv(1536, 256, [1, 1], 1, [0, 0], device)),
+            branch0: conv(w.c(1536), w.c(256), [1, 1], 1, [0, 0], device),
+            branch1_0: conv(w.c(1536), w.c(384), [1, 1], 1, [0, 0], device),
+            branch1_1a: conv(w.c(384), w.c(256), [1, 3], 1, [0, 1], device),
+            branch1_1b: conv(w.c(384), w.c(256), [3, 1], 1, [1, 0], device),
+            branch2_0: conv(w.c(1536), w.c(384), [1, 1], 1, [0, 0], device),
+            branch2_1: conv(w.c(384), w.c(448), [3, 1], 1, [1, 0], device),
+            branch2_2: conv(w.c(448), w.c(512), [1, 3], 1, [0, 1], device),
+            branch2_3a: conv(w.c(512), w.c(256), [1, 3], 1, [0, 1], device),
+            branch2_3b: conv(w.c(512), w.c(256), [3, 1], 1, [1, 0], device),
+            branch3: AvgPoolProjection::new(conv(w.c(1536), w.c(256), [1, 1], 1, [0, 0], device)),
         }
     }
 
@@ -310,7 +273,7 @@ impl InceptionC {
         )
     }
 
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
         let b0 = self.branch0.trace(s, t)?;
         let x1 = self.branch1_0.trace(s, t)?;
         let b1 = self.branch1_1a.trace(x1, t)?.channels + self.branch1_1b.trace(x1, t)?.channels;
@@ -327,23 +290,27 @@ impl InceptionC {
 pub struct InceptionV4Config {
     #[config(default = "1000")]
     pub num_classes: usize,
+    /// Channel-width multiplier (see [`Width`]).
+    #[config(default = "Width::FULL")]
+    pub width: Width,
 }
 
 impl InceptionV4Config {
     pub fn init(&self, device: &Device) -> InceptionV4 {
+        let w = self.width;
         InceptionV4 {
-            conv2d_1a: conv(3, 32, [3, 3], 2, [0, 0], device),
-            conv2d_2a: conv(32, 32, [3, 3], 1, [0, 0], device),
-            conv2d_2b: conv(32, 64, [3, 3], 1, [1, 1], device),
-            mixed_3a: Mixed3a::new(device),
-            mixed_4a: Mixed4a::new(device),
-            mixed_5a: Mixed5a::new(device),
-            inception_a: (0..4).map(|_| InceptionA::new(device)).collect(),
-            reduction_a: ReductionA::new(device),
-            inception_b: (0..7).map(|_| InceptionB::new(device)).collect(),
-            reduction_b: ReductionB::new(device),
-            inception_c: (0..3).map(|_| InceptionC::new(device)).collect(),
-            last_linear: LinearConfig::new(1536, self.num_classes).init(device),
+            conv2d_1a: conv(3, w.c(32), [3, 3], 2, [0, 0], device),
+            conv2d_2a: conv(w.c(32), w.c(32), [3, 3], 1, [0, 0], device),
+            conv2d_2b: conv(w.c(32), w.c(64), [3, 3], 1, [1, 1], device),
+            mixed_3a: Mixed3a::new(w, device),
+            mixed_4a: Mixed4a::new(w, device),
+            mixed_5a: Mixed5a::new(w, device),
+            inception_a: (0..4).map(|_| InceptionA::new(w, device)).collect(),
+            reduction_a: ReductionA::new(w.c(384), REDUCTION_A_V4, w, device),
+            inception_b: (0..7).map(|_| InceptionB::new(w, device)).collect(),
+            reduction_b: ReductionB::new(w, device),
+            inception_c: (0..3).map(|_| InceptionC::new(w, device)).collect(),
+            last_linear: LinearConfig::new(w.c(1536), self.num_classes).init(device),
         }
     }
 }
@@ -385,56 +352,16 @@ pub const TAPS: [&str; 5] = ["conv2d_2b", "mixed_3a", "inception_a", "inception_
 impl InceptionV4 {
     pub fn stages(&self) -> Vec<Stage<'_>> {
         vec![
-            Stage::new(
-                "conv2d_1a",
-                |x| self.conv2d_1a.forward(x),
-                |i, t| self.conv2d_1a.trace(i, t),
-                || trainable_params(&self.conv2d_1a),
-            ),
-            Stage::new(
-                "conv2d_2a",
-                |x| self.conv2d_2a.forward(x),
-                |i, t| self.conv2d_2a.trace(i, t),
-                || trainable_params(&self.conv2d_2a),
-            ),
-            Stage::new(
-                "conv2d_2b",
-                |x| self.conv2d_2b.forward(x),
-                |i, t| self.conv2d_2b.trace(i, t),
-                || trainable_params(&self.conv2d_2b),
-            ),
-            Stage::new(
-                "mixed_3a",
-                |x| self.mixed_3a.forward(x),
-                |i, t| self.mixed_3a.trace(i, t),
-                || trainable_params(&self.mixed_3a),
-            ),
-            Stage::new(
-                "mixed_4a",
-                |x| self.mixed_4a.forward(x),
-                |i, t| self.mixed_4a.trace(i, t),
-                || trainable_params(&self.mixed_4a),
-            ),
-            Stage::new(
-                "mixed_5a",
-                |x| self.mixed_5a.forward(x),
-                |i, t| self.mixed_5a.trace(i, t),
-                || trainable_params(&self.mixed_5a),
-            ),
+            Stage::single("conv2d_1a", &self.conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
+            Stage::single("conv2d_2a", &self.conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
+            Stage::single("conv2d_2b", &self.conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
+            Stage::single("mixed_3a", &self.mixed_3a, Mixed3a::forward, Mixed3a::trace),
+            Stage::single("mixed_4a", &self.mixed_4a, Mixed4a::forward, Mixed4a::trace),
+            Stage::single("mixed_5a", &self.mixed_5a, Mixed5a::forward, Mixed5a::trace),
             Stage::repeated("inception_a", &self.inception_a, InceptionA::forward, InceptionA::trace),
-            Stage::new(
-                "reduction_a",
-                |x| self.reduction_a.forward(x),
-                |i, t| self.reduction_a.trace(i, t),
-                || trainable_params(&self.reduction_a),
-            ),
+            Stage::single("reduction_a", &self.reduction_a, ReductionA::forward, ReductionA::trace),
             Stage::repeated("inception_b", &self.inception_b, InceptionB::forward, InceptionB::trace),
-            Stage::new(
-                "reduction_b",
-                |x| self.reduction_b.forward(x),
-                |i, t| self.reduction_b.trace(i, t),
-                || trainable_params(&self.reduction_b),
-            ),
+            Stage::single("reduction_b", &self.reduction_b, ReductionB::forward, ReductionB::trace),
             Stage::repeated("inception_c", &self.inception_c, InceptionC::forward, InceptionC::trace),
         ]
     }

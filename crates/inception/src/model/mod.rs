@@ -3,18 +3,29 @@
 //! there is one definition of the execution order.
 
 pub mod basic_conv;
+pub mod inception_resnet_v1;
 pub mod inception_resnet_v2;
+pub mod inception_resnet_v2_paper;
 pub mod inception_v4;
 pub mod pool;
+pub mod reduction;
+pub mod residual;
 pub mod synthetic;
 pub mod trace;
+pub mod width;
 
 use burn::prelude::*;
 
+use burn::nn::pool::MaxPool2d;
+
 use crate::arch::Arch;
+use inception_resnet_v1::{InceptionResnetV1, InceptionResnetV1Config};
 use inception_resnet_v2::{InceptionResnetV2, InceptionResnetV2Config};
+use inception_resnet_v2_paper::{InceptionResnetV2Paper, InceptionResnetV2PaperConfig};
 use inception_v4::{InceptionV4, InceptionV4Config};
+pub use residual::ResidualScale;
 use trace::{FeatureShape, Trace, TraceError};
+pub use width::Width;
 
 type ForwardFn<'a> = Box<dyn Fn(Tensor<4>) -> Tensor<4> + 'a>;
 type TraceFn<'a> = Box<dyn Fn(FeatureShape, &mut Trace) -> Result<FeatureShape, TraceError> + 'a>;
@@ -41,6 +52,31 @@ impl<'a> Stage<'a> {
             forward: Box::new(forward),
             trace: Box::new(trace),
             params: Box::new(params),
+        }
+    }
+
+    /// One module run once.
+    pub fn single<M: Module>(
+        name: &'static str,
+        module: &'a M,
+        forward: fn(&M, Tensor<4>) -> Tensor<4>,
+        trace: fn(&M, FeatureShape, &mut Trace) -> Result<FeatureShape, TraceError>,
+    ) -> Self {
+        Self {
+            name,
+            forward: Box::new(move |x| forward(module, x)),
+            trace: Box::new(move |s, t| trace(module, s, t)),
+            params: Box::new(move || trainable_params(module)),
+        }
+    }
+
+    /// A 3x3 stride-2 max pool (no parameters).
+    pub fn max_pool(name: &'static str, pool: &'a MaxPool2d) -> Self {
+        Self {
+            name,
+            forward: Box::new(move |x| pool.forward(x)),
+            trace: Box::new(|s, t| t.max_pool_3x3_s2(s)),
+            params: Box::new(|| 0),
         }
     }
 
@@ -100,6 +136,11 @@ pub fn trainable_params<M: Module>(module: &M) -> usize {
     counter.count
 }
 
+/// A function over any module type, for [`Network::map`].
+pub trait MapModule {
+    fn map<M: Module>(self, module: M) -> M;
+}
+
 /// Global average pooling to `[batch, channels]`.
 pub fn global_average_pool(x: Tensor<4>) -> Tensor<2> {
     let [n, c, h, w] = x.dims();
@@ -112,19 +153,64 @@ pub struct NetworkConfig {
     pub arch: Arch,
     #[config(default = "1000")]
     pub num_classes: usize,
+    /// Channel-width multiplier, a multiple of 1/16 (1 = the paper's widths).
+    #[config(default = "Width::FULL")]
+    pub width: Width,
+    /// Residual scaling of the residual networks (paper Section 3.3).
+    #[config(default = "ResidualScale::ArchDefault")]
+    pub residual_scale: ResidualScale,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} has no residual connections to scale (--residual-scale applies to the Inception-ResNets)")]
+    NotResidual(Arch),
+    #[error("a network needs at least one class")]
+    NoClasses,
 }
 
 impl NetworkConfig {
+    /// Settings that `init` would silently ignore are errors here.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.num_classes == 0 {
+            return Err(ConfigError::NoClasses);
+        }
+        if !self.arch.is_residual() && self.residual_scale != ResidualScale::ArchDefault {
+            return Err(ConfigError::NotResidual(self.arch));
+        }
+        Ok(())
+    }
+
     pub fn init(&self, device: &Device) -> Network {
+        let (classes, width, scale) = (self.num_classes, self.width, self.residual_scale);
         match self.arch {
             Arch::InceptionResnetV2 => Network::InceptionResnetV2(
                 InceptionResnetV2Config::new()
-                    .with_num_classes(self.num_classes)
+                    .with_num_classes(classes)
+                    .with_width(width)
+                    .with_residual_scale(scale)
                     .init(device),
             ),
-            Arch::InceptionV4 => {
-                Network::InceptionV4(InceptionV4Config::new().with_num_classes(self.num_classes).init(device))
-            }
+            Arch::InceptionV4 => Network::InceptionV4(
+                InceptionV4Config::new()
+                    .with_num_classes(classes)
+                    .with_width(width)
+                    .init(device),
+            ),
+            Arch::InceptionResnetV1 => Network::InceptionResnetV1(
+                InceptionResnetV1Config::new()
+                    .with_num_classes(classes)
+                    .with_width(width)
+                    .with_residual_scale(scale)
+                    .init(device),
+            ),
+            Arch::InceptionResnetV2Paper => Network::InceptionResnetV2Paper(
+                InceptionResnetV2PaperConfig::new()
+                    .with_num_classes(classes)
+                    .with_width(width)
+                    .with_residual_scale(scale)
+                    .init(device),
+            ),
         }
     }
 }
@@ -132,11 +218,26 @@ impl NetworkConfig {
 /// Any of the supported networks, chosen at run time.
 // A program holds one or two of these; boxing the variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Network {
     InceptionResnetV2(InceptionResnetV2),
     InceptionV4(InceptionV4),
+    InceptionResnetV1(InceptionResnetV1),
+    InceptionResnetV2Paper(InceptionResnetV2Paper),
 }
+
+/// Runs `$body` with `$n` bound to whichever network `$net` holds.
+macro_rules! each_network {
+    ($net:expr, $n:ident => $body:expr) => {
+        match $net {
+            $crate::model::Network::InceptionResnetV2($n) => $body,
+            $crate::model::Network::InceptionV4($n) => $body,
+            $crate::model::Network::InceptionResnetV1($n) => $body,
+            $crate::model::Network::InceptionResnetV2Paper($n) => $body,
+        }
+    };
+}
+pub(crate) use each_network;
 
 /// One row of the layer table.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -163,43 +264,82 @@ impl Network {
         match self {
             Self::InceptionResnetV2(_) => Arch::InceptionResnetV2,
             Self::InceptionV4(_) => Arch::InceptionV4,
+            Self::InceptionResnetV1(_) => Arch::InceptionResnetV1,
+            Self::InceptionResnetV2Paper(_) => Arch::InceptionResnetV2Paper,
+        }
+    }
+
+    /// Applies `f` to the wrapped module (a burn `ModuleMapper`, `to_device`, an optimizer
+    /// step), keeping the variant.
+    pub fn map<F>(self, f: F) -> Self
+    where
+        F: MapModule,
+    {
+        match self {
+            Self::InceptionResnetV2(n) => Self::InceptionResnetV2(f.map(n)),
+            Self::InceptionV4(n) => Self::InceptionV4(f.map(n)),
+            Self::InceptionResnetV1(n) => Self::InceptionResnetV1(f.map(n)),
+            Self::InceptionResnetV2Paper(n) => Self::InceptionResnetV2Paper(f.map(n)),
         }
     }
 
     /// Moves every tensor to `device` (e.g. weights loaded on the CPU onto the GPU).
     pub fn to_device(self, device: &Device) -> Self {
-        match self {
-            Self::InceptionResnetV2(n) => Self::InceptionResnetV2(n.to_device(device)),
-            Self::InceptionV4(n) => Self::InceptionV4(n.to_device(device)),
+        struct ToDevice<'d>(&'d Device);
+        impl MapModule for ToDevice<'_> {
+            fn map<M: Module>(self, module: M) -> M {
+                module.to_device(self.0)
+            }
         }
+        self.map(ToDevice(device))
+    }
+
+    /// Visits every parameter (burn's `ModuleVisitor`).
+    pub fn visit<V: burn::module::ModuleVisitor>(&self, visitor: &mut V) {
+        each_network!(self, n => n.visit(visitor))
     }
 
     pub fn stages(&self) -> Vec<Stage<'_>> {
-        match self {
-            Self::InceptionResnetV2(n) => n.stages(),
-            Self::InceptionV4(n) => n.stages(),
-        }
+        each_network!(self, n => n.stages())
+    }
+
+    /// Writes every tensor into a burn-store store (burnpack, safetensors).
+    pub fn save_into<S: burn::store::ModuleStore>(&self, store: &mut S) -> Result<(), S::Error> {
+        use burn::store::ModuleSnapshot;
+        each_network!(self, n => n.save_into(store))
     }
 
     /// Global average pool and classifier.
     pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
-        match self {
-            Self::InceptionResnetV2(n) => n.head(features),
-            Self::InceptionV4(n) => n.head(features),
-        }
+        each_network!(self, n => n.head(features))
     }
 
-    fn classifier(&self) -> &burn::nn::Linear {
+    /// The pooled feature vector `[batch, features]` that the classifier reads.
+    pub fn pre_logits(&self, x: Tensor<4>) -> Tensor<2> {
+        global_average_pool(self.stages().iter().fold(x, |x, s| s.forward(x)))
+    }
+
+    /// The classifier alone, on [`Network::pre_logits`] (training puts dropout between).
+    pub fn classify_features(&self, features: Tensor<2>) -> Tensor<2> {
+        self.classifier().forward(features)
+    }
+
+    pub fn classifier(&self) -> &burn::nn::Linear {
         match self {
-            Self::InceptionResnetV2(n) => &n.classif,
             Self::InceptionV4(n) => &n.last_linear,
+            Self::InceptionResnetV2(n) => &n.classif,
+            Self::InceptionResnetV1(n) => &n.classif,
+            Self::InceptionResnetV2Paper(n) => &n.classif,
         }
     }
 
-    pub(crate) fn classifier_mut(&mut self) -> &mut burn::nn::Linear {
+    /// The classifier, to replace it (fine-tuning on new classes, TF-slim's background class).
+    pub fn classifier_mut(&mut self) -> &mut burn::nn::Linear {
         match self {
-            Self::InceptionResnetV2(n) => &mut n.classif,
             Self::InceptionV4(n) => &mut n.last_linear,
+            Self::InceptionResnetV2(n) => &mut n.classif,
+            Self::InceptionResnetV1(n) => &mut n.classif,
+            Self::InceptionResnetV2Paper(n) => &mut n.classif,
         }
     }
 
@@ -213,10 +353,7 @@ impl Network {
 
     /// Trainable parameters (timm's count).
     pub fn num_params(&self) -> usize {
-        match self {
-            Self::InceptionResnetV2(n) => trainable_params(n),
-            Self::InceptionV4(n) => trainable_params(n),
-        }
+        each_network!(self, n => trainable_params(n))
     }
 
     /// Logits `[batch, classes]` for preprocessed images `[batch, 3, height, width]`.

@@ -69,9 +69,12 @@ pub fn synthetic_weights(network: Network, seed: u64) -> Network {
         path: Vec::new(),
         tensors: 0,
     };
-    match network {
-        Network::InceptionResnetV2(n) => Network::InceptionResnetV2(n.map(&mut mapper)),
-        Network::InceptionV4(n) => Network::InceptionV4(n.map(&mut mapper)),
+    network.map(&mut mapper)
+}
+
+impl super::MapModule for &mut Synthetic {
+    fn map<M: burn::module::Module>(self, module: M) -> M {
+        module.map(self)
     }
 }
 

@@ -14,7 +14,7 @@ pub fn fixture_dir(arch: Arch) -> PathBuf {
     let root = std::env::var("INCEPTION_FIXTURES").unwrap_or_else(|_| {
         panic!("INCEPTION_FIXTURES is not set: run the suite with tests/run.sh (it makes the timm fixtures)")
     });
-    let dir = PathBuf::from(root).join(format!("{}_s0", arch.timm_name()));
+    let dir = PathBuf::from(root).join(format!("{}_s0", arch.timm_name().expect("a timm architecture")));
     assert!(
         dir.join("fixture.json").is_file(),
         "no fixture at {}: run tests/fixtures.sh",

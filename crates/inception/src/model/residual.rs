@@ -1,0 +1,258 @@
+//! The residual Inception blocks (paper Section 3.2) and their residual scaling (Section
+//! 3.3, Figure 20), shared by the released Inception-ResNet-v2 and the paper's
+//! Inception-ResNet-v1/v2. One type per grid size, its branch widths a parameter:
+//!
+//! | block | branches | released v2 (TF-slim) | paper v1 | paper v2 |
+//! | --- | --- | --- | --- | --- |
+//! | [`Block35`] (A, 35x35) | 1x1 / 1x1-3x3 / 1x1-3x3-3x3 | 320: 32 / 32-32 / 32-48-64 | Fig. 10, 256: 32 / 32-32 / 32-32-32 | Fig. 16, 384: 32 / 32-32 / 32-48-64 |
+//! | [`Block17`] (B, 17x17) | 1x1 / 1x1-1x7-7x1 | 1088: 192 / 128-160-192 | Fig. 11, 896: 128 / 128-128-128 | Fig. 17, 1152: 192 / 128-160-192 |
+//! | [`Block8`] (C, 8x8) | 1x1 / 1x1-1x3-3x1 | 2080: 192 / 192-224-256 | Fig. 13, 1792: 192 / 192-192-192 | Fig. 19, 2144: 192 / 192-224-256 |
+//!
+//! Each block computes `relu(x + scale * conv1x1(concat(branches)))`; the 1x1 "linear"
+//! projection has a bias and no BatchNorm (the paper puts BatchNorm only on the
+//! traditional layers, never on the summations).
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+use super::basic_conv::{BasicConv2d, conv, forward_chain, trace_chain};
+use super::trace::{FeatureShape, Trace, TraceError};
+use super::width::Width;
+
+/// How the residual branch is scaled before the sum.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResidualScale {
+    /// The architecture's own factors (released Inception-ResNet-v2: 0.17 / 0.10 / 0.20
+    /// for the A / B / C blocks; the paper networks use the same).
+    #[default]
+    ArchDefault,
+    /// No scaling: the "unscaled" network of the paper's stability experiment.
+    Unscaled,
+    /// One factor for every block (the paper suggests 0.1-0.3).
+    Factor(f32),
+}
+
+impl ResidualScale {
+    /// The factor of a block whose architecture default is `default`.
+    pub fn resolve(self, default: f32) -> Option<f32> {
+        match self {
+            Self::ArchDefault => Some(default),
+            Self::Unscaled => None,
+            Self::Factor(f) => Some(f),
+        }
+    }
+}
+
+impl fmt::Display for ResidualScale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ArchDefault => f.write_str("default"),
+            Self::Unscaled => f.write_str("none"),
+            Self::Factor(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("residual scale `{0}`: expected `default`, `none` or a factor in (0, 1] such as 0.2")]
+pub struct InvalidResidualScale(pub String);
+
+impl FromStr for ResidualScale {
+    type Err = InvalidResidualScale;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "default" => Ok(Self::ArchDefault),
+            "none" | "unscaled" => Ok(Self::Unscaled),
+            other => match other.parse::<f32>() {
+                Ok(f) if f > 0.0 && f <= 1.0 => Ok(Self::Factor(f)),
+                _ => Err(InvalidResidualScale(s.to_string())),
+            },
+        }
+    }
+}
+
+/// Residual scales of the released model (paper Section 3.3: 0.1-0.3).
+pub const BLOCK35_SCALE: f32 = 0.17;
+pub const BLOCK17_SCALE: f32 = 0.10;
+pub const BLOCK8_SCALE: f32 = 0.20;
+
+/// `out = relu(x + scale * update)`, with the ReLU left out where asked.
+fn residual(x: Tensor<4>, update: Tensor<4>, scale: Option<f32>, with_relu: bool) -> Tensor<4> {
+    let update = match scale {
+        Some(s) => update.mul_scalar(s),
+        None => update,
+    };
+    let out = x + update;
+    if with_relu { relu(out) } else { out }
+}
+
+fn projection(in_channels: usize, out_channels: usize, device: &Device) -> Conv2d {
+    // TF-slim: normalizer_fn=None, activation_fn=None; a bias instead.
+    Conv2dConfig::new([in_channels, out_channels], [1, 1]).init(device)
+}
+
+/// Widths of a [`Block35`]: residual channels, then the branches (paper channel counts,
+/// before the width multiplier).
+#[derive(Clone, Copy, Debug)]
+pub struct Block35Widths {
+    pub channels: usize,
+    pub branch0: usize,
+    pub branch1: [usize; 2],
+    pub branch2: [usize; 3],
+}
+
+/// Inception-ResNet-A on the 35x35 grid.
+#[derive(Module, Debug)]
+pub struct Block35 {
+    pub branch0: BasicConv2d,
+    pub branch1: Vec<BasicConv2d>,
+    pub branch2: Vec<BasicConv2d>,
+    pub conv2d: Conv2d,
+    pub scale: Option<f32>,
+}
+
+impl Block35 {
+    pub fn new(b: Block35Widths, scale: Option<f32>, w: Width, device: &Device) -> Self {
+        let c = w.c(b.channels);
+        let [b1a, b1b] = b.branch1.map(|n| w.c(n));
+        let [b2a, b2b, b2c] = b.branch2.map(|n| w.c(n));
+        let b0 = w.c(b.branch0);
+        Self {
+            branch0: conv(c, b0, [1, 1], 1, [0, 0], device),
+            branch1: vec![
+                conv(c, b1a, [1, 1], 1, [0, 0], device),
+                conv(b1a, b1b, [3, 3], 1, [1, 1], device),
+            ],
+            branch2: vec![
+                conv(c, b2a, [1, 1], 1, [0, 0], device),
+                conv(b2a, b2b, [3, 3], 1, [1, 1], device),
+                conv(b2b, b2c, [3, 3], 1, [1, 1], device),
+            ],
+            conv2d: projection(b0 + b1b + b2c, c, device),
+            scale,
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mixed = Tensor::cat(
+            vec![
+                self.branch0.forward(x.clone()),
+                forward_chain(&self.branch1, x.clone()),
+                forward_chain(&self.branch2, x.clone()),
+            ],
+            1,
+        );
+        residual(x, self.conv2d.forward(mixed), self.scale, true)
+    }
+
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+        let c = self.branch0.trace(s, t)?.channels
+            + trace_chain(&self.branch1, s, t)?.channels
+            + trace_chain(&self.branch2, s, t)?.channels;
+        t.conv2d(&self.conv2d, s.with_channels(c))
+    }
+}
+
+/// Widths of a [`Block17`] or a [`Block8`]: residual channels, a 1x1 branch, and a 1x1
+/// followed by a factorised pair (1x7, 7x1 or 1x3, 3x1).
+#[derive(Clone, Copy, Debug)]
+pub struct FactorisedWidths {
+    pub channels: usize,
+    pub branch0: usize,
+    pub branch1: [usize; 3],
+}
+
+/// The two-branch residual block with a factorised `k x k` convolution.
+fn two_branch(b: FactorisedWidths, k: usize, w: Width, device: &Device) -> (BasicConv2d, Vec<BasicConv2d>, Conv2d) {
+    let c = w.c(b.channels);
+    let b0 = w.c(b.branch0);
+    let [b1a, b1b, b1c] = b.branch1.map(|n| w.c(n));
+    let half = k / 2;
+    (
+        conv(c, b0, [1, 1], 1, [0, 0], device),
+        vec![
+            conv(c, b1a, [1, 1], 1, [0, 0], device),
+            conv(b1a, b1b, [1, k], 1, [0, half], device),
+            conv(b1b, b1c, [k, 1], 1, [half, 0], device),
+        ],
+        projection(b0 + b1c, c, device),
+    )
+}
+
+/// Inception-ResNet-B on the 17x17 grid (factorised 7x7).
+#[derive(Module, Debug)]
+pub struct Block17 {
+    pub branch0: BasicConv2d,
+    pub branch1: Vec<BasicConv2d>,
+    pub conv2d: Conv2d,
+    pub scale: Option<f32>,
+}
+
+impl Block17 {
+    pub fn new(b: FactorisedWidths, scale: Option<f32>, w: Width, device: &Device) -> Self {
+        let (branch0, branch1, conv2d) = two_branch(b, 7, w, device);
+        Self {
+            branch0,
+            branch1,
+            conv2d,
+            scale,
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mixed = Tensor::cat(
+            vec![self.branch0.forward(x.clone()), forward_chain(&self.branch1, x.clone())],
+            1,
+        );
+        residual(x, self.conv2d.forward(mixed), self.scale, true)
+    }
+
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+        let c = self.branch0.trace(s, t)?.channels + trace_chain(&self.branch1, s, t)?.channels;
+        t.conv2d(&self.conv2d, s.with_channels(c))
+    }
+}
+
+/// Inception-ResNet-C on the 8x8 grid (factorised 3x3). The released model's last one has
+/// no ReLU.
+#[derive(Module, Debug)]
+pub struct Block8 {
+    pub branch0: BasicConv2d,
+    pub branch1: Vec<BasicConv2d>,
+    pub conv2d: Conv2d,
+    pub scale: Option<f32>,
+    pub no_relu: bool,
+}
+
+impl Block8 {
+    pub fn new(b: FactorisedWidths, scale: Option<f32>, no_relu: bool, w: Width, device: &Device) -> Self {
+        let (branch0, branch1, conv2d) = two_branch(b, 3, w, device);
+        Self {
+            branch0,
+            branch1,
+            conv2d,
+            scale,
+            no_relu,
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mixed = Tensor::cat(
+            vec![self.branch0.forward(x.clone()), forward_chain(&self.branch1, x.clone())],
+            1,
+        );
+        residual(x, self.conv2d.forward(mixed), self.scale, !self.no_relu)
+    }
+
+    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+        let c = self.branch0.trace(s, t)?.channels + trace_chain(&self.branch1, s, t)?.channels;
+        t.conv2d(&self.conv2d, s.with_channels(c))
+    }
+}
