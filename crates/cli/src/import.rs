@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use inception::Arch;
 use inception::weights::{WeightsFormat, load_weights_file, save_burnpack};
-use sha2::{Digest, Sha256};
+
+use crate::manifest::write_manifest;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,19 +28,6 @@ pub struct Args {
     /// Description shown on the page.
     #[arg(long)]
     description: Option<String>,
-}
-
-/// What the web page reads before downloading weights (web/worker.js).
-#[derive(serde::Serialize)]
-struct Manifest<'a> {
-    file: String,
-    description: String,
-    arch: Arch,
-    num_classes: usize,
-    preprocess: &'a inception::Preprocess,
-    dtype: &'static str,
-    size: u64,
-    sha256: String,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -77,28 +65,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let size = std::fs::metadata(&args.out)?.len();
     if let Some(path) = &args.manifest {
-        let bytes = std::fs::read(&args.out)?;
-        let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-        let file = args
-            .out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let manifest = Manifest {
-            description: args
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("{file} ({})", meta.source)),
-            file,
-            arch: meta.arch,
-            num_classes: meta.num_classes,
-            preprocess: &meta.preprocess,
-            dtype: "f32",
-            size,
-            sha256,
-        };
-        std::fs::write(path, serde_json::to_string_pretty(&manifest)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_manifest(path, &args.out, &meta, args.description.clone())?;
     }
     println!(
         "wrote {} ({}, {} classes, {} parameters, {:.1} MB)",

@@ -7,14 +7,22 @@ mod bench;
 mod classify;
 mod import;
 mod info;
+mod interrupt;
+mod make_dataset;
+mod manifest;
 mod synthetic;
+mod train;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "inception", version, about = "Inception-v4 / Inception-ResNet-v2 on burn")]
+#[command(
+    name = "inception",
+    version,
+    about = "Inception-v4 and Inception-ResNet-v1/v2 on burn: classify, train, import, inspect"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +40,10 @@ enum Command {
     Bench(bench::Args),
     /// Logits of deterministic hash-derived weights, equal on every backend and platform.
     Synthetic(synthetic::Args),
+    /// Train a network on an image folder (the paper's RMSProp recipe by default).
+    Train(train::Args),
+    /// Write a labelled image folder of drawn shapes and textures (no downloads).
+    MakeDataset(make_dataset::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +54,8 @@ fn main() -> ExitCode {
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Synthetic(a) => synthetic::run(a),
+        Command::Train(a) => train::run(a),
+        Command::MakeDataset(a) => make_dataset::run(a),
     };
     match result {
         Ok(code) => code,

@@ -141,6 +141,13 @@ pub trait MapModule {
     fn map<M: Module>(self, module: M) -> M;
 }
 
+/// Every burn `ModuleMapper` maps a network.
+impl<T: burn::module::ModuleMapper> MapModule for &mut T {
+    fn map<M: Module>(self, module: M) -> M {
+        module.map(self)
+    }
+}
+
 /// Global average pooling to `[batch, channels]`.
 pub fn global_average_pool(x: Tensor<4>) -> Tensor<2> {
     let [n, c, h, w] = x.dims();

@@ -72,12 +72,6 @@ pub fn synthetic_weights(network: Network, seed: u64) -> Network {
     network.map(&mut mapper)
 }
 
-impl super::MapModule for &mut Synthetic {
-    fn map<M: burn::module::Module>(self, module: M) -> M {
-        module.map(self)
-    }
-}
-
 /// A `[batch, 3, size, size]` input in [-1, 1), as `(pixel / 255 - 0.5) / 0.5` would give.
 pub fn synthetic_input(batch: usize, size: usize, seed: u64) -> Vec<f32> {
     (0..(batch * 3 * size * size) as u64).map(|i| unit(seed, i)).collect()

@@ -1,0 +1,246 @@
+//! `train` and `make-dataset` end to end: a run killed with SIGKILL resumes to exactly the
+//! weights of an uninterrupted run, training exports weights that `classify` reads, and
+//! bad data folders give clear errors or warnings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use burn::module::{ModuleVisitor, Param};
+use burn::prelude::*;
+use inception::weights::load_weights_file;
+
+fn bin(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_inception"));
+    c.current_dir(dir);
+    c
+}
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("inception-train-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ok(o: Output) -> String {
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "failed: {out}\n{err}");
+    format!("{out}{err}")
+}
+
+fn make_data(dir: &Path, classes: &str, per_class: &str) {
+    ok(bin(dir)
+        .args([
+            "make-dataset",
+            "data",
+            "--classes",
+            classes,
+            "--per-class",
+            per_class,
+            "--size",
+            "40",
+        ])
+        .output()
+        .unwrap());
+}
+
+/// A small, quick run: 1/16 width at 75x75 on the CPU.
+const RUN: [&str; 16] = [
+    "train",
+    "--data",
+    "data",
+    "--backend",
+    "flex",
+    "--width",
+    "0.0625",
+    "--image-size",
+    "75",
+    "--batch-size",
+    "4",
+    "--max-steps-per-epoch",
+    "6",
+    "--lr",
+    "0.01",
+    "--quiet",
+];
+
+fn weights_of(path: &Path) -> Vec<f32> {
+    struct Collect(Vec<f32>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.extend(param.val().into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let loaded = load_weights_file(path, None, &Device::flex()).unwrap();
+    let mut c = Collect(Vec::new());
+    loaded.network.visit(&mut c);
+    c.0
+}
+
+#[test]
+fn sigkill_then_resume_gives_the_uninterrupted_weights() {
+    let dir = workdir("resume");
+    make_data(&dir, "3", "20");
+    ok(bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "4", "--out", "straight"])
+        .output()
+        .unwrap());
+
+    let mut child = bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "4", "--out", "killed"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = dir.join("killed/checkpoint/state.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !state.is_file() {
+        assert!(Instant::now() < deadline, "no checkpoint after 300 s");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let done = json["epoch"].as_u64().unwrap();
+    assert!(done < 4, "killed after the last epoch: nothing left to resume");
+
+    let out = ok(bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "4", "--out", "killed", "--resume"])
+        .output()
+        .unwrap());
+    assert!(out.contains("epoch 4"), "{out}");
+    let (a, b) = (
+        weights_of(&dir.join("straight/model.bpk")),
+        weights_of(&dir.join("killed/model.bpk")),
+    );
+    assert_eq!(a.len(), b.len());
+    let max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert_eq!(max_diff, 0.0, "resumed weights differ (killed after {done} epochs)");
+    let csv = std::fs::read_to_string(dir.join("killed/metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "header and one row per epoch:\n{csv}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("straight/metrics.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn a_trained_model_classifies_with_its_own_class_names() {
+    let dir = workdir("export");
+    make_data(&dir, "2", "12");
+    let out = ok(bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "1", "--out", "run", "--manifest", "site/manifest.json"])
+        .output()
+        .unwrap());
+    assert!(out.contains("classes: circle, square"), "{out}");
+    for file in ["metrics.csv", "curves.svg", "config.json", "model.bpk"] {
+        assert!(dir.join("run").join(file).is_file(), "{file}");
+    }
+    let svg = std::fs::read_to_string(dir.join("run/curves.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("polyline"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("site/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["num_classes"], 2);
+    assert!(dir.join("site/model.bpk").is_file());
+    let out = ok(bin(&dir)
+        .args([
+            "classify",
+            "--backend",
+            "flex",
+            "--weights",
+            "run/model.bpk",
+            "--json",
+            "data/circle/circle_0000.png",
+        ])
+        .output()
+        .unwrap());
+    let result: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let labels: Vec<&str> = result["top5"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 2);
+    assert!(labels.contains(&"circle") && labels.contains(&"square"), "{labels:?}");
+}
+
+fn fails_with(dir: &Path, args: &[&str], expected: &str) {
+    let o = bin(dir).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    // 1 for a refused run, 2 for a flag clap refuses; 101 would be a panic.
+    assert!(matches!(o.status.code(), Some(1 | 2)), "{:?}: {err}", o.status);
+    assert!(err.contains(expected), "expected `{expected}` in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bad_data_folders() {
+    let dir = workdir("bad");
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    fails_with(
+        &dir,
+        &["train", "--data", "empty", "--backend", "flex"],
+        "has no class folders",
+    );
+    fails_with(
+        &dir,
+        &["train", "--data", "missing", "--backend", "flex"],
+        "make-dataset",
+    );
+
+    make_data(&dir, "2", "6");
+    std::fs::create_dir_all(dir.join("one")).unwrap();
+    std::fs::rename(dir.join("data/circle"), dir.join("one/circle")).unwrap();
+    fails_with(&dir, &["train", "--data", "one", "--backend", "flex"], "single class");
+
+    // Unreadable files are skipped and counted.
+    make_data(&dir, "2", "6");
+    std::fs::write(dir.join("data/circle/notes.txt"), "not an image").unwrap();
+    std::fs::write(dir.join("data/square/broken.png"), b"\x89PNG\r\n\x1a\nbroken").unwrap();
+    let out = ok(bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "1", "--out", "run"])
+        .output()
+        .unwrap());
+    assert!(out.contains("skipped 2 file(s)"), "{out}");
+
+    // A second run into the same folder must not overwrite it.
+    fails_with(
+        &dir,
+        &["train", "--data", "data", "--backend", "flex", "--out", "run"],
+        "--resume",
+    );
+    fails_with(
+        &dir,
+        &["train", "--backend", "flex", "--width", "0.3"],
+        "multiple of 1/16",
+    );
+    fails_with(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "data",
+            "--backend",
+            "flex",
+            "--arch",
+            "inception-v4",
+            "--residual-scale",
+            "0.2",
+        ],
+        "no residual connections",
+    );
+}

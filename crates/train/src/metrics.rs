@@ -1,0 +1,90 @@
+//! Per-epoch metrics: accuracy from logits, and `metrics.csv` in the run folder.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct EpochMetrics {
+    /// 1-based.
+    pub epoch: usize,
+    pub learning_rate: f64,
+    pub train_loss: f64,
+    pub train_top1: f64,
+    pub val_loss: f64,
+    pub val_top1: f64,
+    pub val_top5: f64,
+    pub images_per_second: f64,
+    pub seconds: f64,
+}
+
+pub const CSV_HEADER: &str =
+    "epoch,learning_rate,train_loss,train_top1,val_loss,val_top1,val_top5,images_per_second,seconds";
+
+impl EpochMetrics {
+    pub fn csv_row(&self) -> String {
+        format!(
+            "{},{:.6e},{:.6},{:.6},{:.6},{:.6},{:.6},{:.3},{:.3}",
+            self.epoch,
+            self.learning_rate,
+            self.train_loss,
+            self.train_top1,
+            self.val_loss,
+            self.val_top1,
+            self.val_top5,
+            self.images_per_second,
+            self.seconds
+        )
+    }
+}
+
+/// Rewrites `metrics.csv` from the whole history (atomically), so that a resumed run's
+/// file never holds the rows of an epoch that was redone.
+pub fn write_csv(history: &[EpochMetrics], path: &Path) -> std::io::Result<()> {
+    let mut text = String::from(CSV_HEADER);
+    text.push('\n');
+    for row in history {
+        text.push_str(&row.csv_row());
+        text.push('\n');
+    }
+    crate::checkpoint::write_atomically(path, text.as_bytes())
+}
+
+/// Running sums over the batches of an epoch.
+#[derive(Clone, Debug, Default)]
+pub struct Accumulator {
+    pub loss_sum: f64,
+    pub top1: usize,
+    pub top5: usize,
+    pub samples: usize,
+    pub batches: usize,
+}
+
+impl Accumulator {
+    /// Adds a batch: its mean loss and its logits `[n, classes]` (row-major).
+    pub fn add(&mut self, loss: f64, logits: &[f32], labels: &[i64]) {
+        let classes = logits.len() / labels.len().max(1);
+        for (row, &label) in logits.chunks(classes).zip(labels) {
+            let target = row[label as usize];
+            // Rank of the true class: how many logits beat it (ties count against it).
+            let rank = row.iter().filter(|&&v| v > target).count();
+            self.top1 += usize::from(rank == 0);
+            self.top5 += usize::from(rank < 5);
+        }
+        self.loss_sum += loss * labels.len() as f64;
+        self.samples += labels.len();
+        self.batches += 1;
+    }
+
+    pub fn loss(&self) -> f64 {
+        self.loss_sum / self.samples.max(1) as f64
+    }
+
+    pub fn top1(&self) -> f64 {
+        self.top1 as f64 / self.samples.max(1) as f64
+    }
+
+    pub fn top5(&self) -> f64 {
+        self.top5 as f64 / self.samples.max(1) as f64
+    }
+}

@@ -1,0 +1,96 @@
+//! The optimisation recipe: RMSProp, the label-smoothed loss and dropout.
+//!
+//! RMSProp is burn's, which follows PyTorch's formulation (`torch.optim.RMSprop`):
+//! `v = a v + (1 - a) g^2`, `b = m b + g / (sqrt(v) + eps)`, `p -= lr b`, with L2 weight
+//! decay added to the gradient. TensorFlow's (used for the paper) puts epsilon inside the
+//! square root and starts `v` at 1; with the paper's epsilon of 1.0 both behave like
+//! momentum SGD while `v` is small. The gradient check in `tests/` compares one step with
+//! PyTorch's.
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer, RmsPropConfig};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use inception::Network;
+use inception::model::MapModule;
+
+use crate::config::TrainConfig;
+use crate::rng::Rng;
+
+pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    RmsPropConfig::new()
+        .with_alpha(config.rmsprop_decay)
+        .with_momentum(config.rmsprop_momentum)
+        .with_epsilon(config.rmsprop_epsilon)
+        .with_centered(false)
+        .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay)))
+        .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
+        .init()
+}
+
+/// One optimizer step: gradients of `loss` applied to `network`.
+pub fn step(optimizer: &mut ModuleOptimizer, learning_rate: f64, network: Network, loss: Tensor<1>) -> Network {
+    struct Step<'o> {
+        optimizer: &'o mut ModuleOptimizer,
+        learning_rate: f64,
+        gradients: burn::tensor::Gradients,
+    }
+    impl MapModule for Step<'_> {
+        fn map<M: Module>(self, module: M) -> M {
+            let grads = GradientsParams::from_grads(self.gradients, &module);
+            self.optimizer.step(self.learning_rate, module, grads)
+        }
+    }
+    let gradients = loss.backward();
+    network.map(Step {
+        optimizer,
+        learning_rate,
+        gradients,
+    })
+}
+
+/// Cross-entropy against smoothed targets, `(1 - e) one_hot + e / classes` (PyTorch's
+/// `CrossEntropyLoss(label_smoothing=e)`), averaged over the batch.
+pub fn smoothed_cross_entropy(logits: Tensor<2>, labels: &[i64], smoothing: f32) -> Tensor<1> {
+    let [batch, classes] = logits.dims();
+    let off = smoothing / classes as f32;
+    let mut targets = vec![off; batch * classes];
+    for (row, &label) in labels.iter().enumerate() {
+        targets[row * classes + label as usize] += 1.0 - smoothing;
+    }
+    let targets = Tensor::<2>::from_data(TensorData::new(targets, [batch, classes]), &logits.device());
+    (log_softmax(logits, 1) * targets).sum_dim(1).mean().neg()
+}
+
+/// An inverted-dropout mask `[batch, features]` (zeros, and `1 / (1 - p)` elsewhere),
+/// drawn from the step's coordinates so that a resumed run drops the same units.
+pub fn dropout_mask(batch: usize, features: usize, p: f64, rng: &mut Rng, device: &Device) -> Tensor<2> {
+    let keep = (1.0 / (1.0 - p)) as f32;
+    let mask: Vec<f32> = (0..batch * features)
+        .map(|_| if rng.chance(p) { 0.0 } else { keep })
+        .collect();
+    Tensor::from_data(TensorData::new(mask, [batch, features]), device)
+}
+
+/// Puts a network into training mode on an autodiff device (or back, with `valid`).
+pub fn to_training(network: Network, device: &Device) -> Network {
+    struct Train;
+    impl MapModule for Train {
+        fn map<M: Module>(self, module: M) -> M {
+            module.train()
+        }
+    }
+    network.to_device(device).map(Train)
+}
+
+/// A snapshot without autodiff, for evaluation and export.
+pub fn to_valid(network: &Network) -> Network {
+    struct Valid;
+    impl MapModule for Valid {
+        fn map<M: Module>(self, module: M) -> M {
+            module.valid()
+        }
+    }
+    network.clone().map(Valid)
+}

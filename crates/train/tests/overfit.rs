@@ -1,0 +1,70 @@
+//! A small network on one fixed batch: the loss must fall under the recipe's optimizer, on
+//! the CPU (ndarray) and on wgpu (lavapipe here, a GPU elsewhere).
+
+use burn::prelude::*;
+use inception::model::Width;
+use inception::{Arch, NetworkConfig};
+use inception_train::TrainConfig;
+use inception_train::recipe::{optimizer, smoothed_cross_entropy, step, to_training};
+use inception_train::rng::Rng;
+use inception_train::shapes::draw;
+
+fn batch(size: usize, per_class: usize) -> (Vec<f32>, Vec<i64>) {
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    let pre = inception::Preprocess::timm_eval(Arch::InceptionResnetV2).with_input_size(size);
+    for i in 0..per_class {
+        for label in 0..2 {
+            let img = draw(label, size as u32, &mut Rng::at(&[9, label as u64, i as u64]));
+            images.extend(pre.apply(&img));
+            labels.push(label as i64);
+        }
+    }
+    (images, labels)
+}
+
+fn losses(device: Device, steps: usize) -> Vec<f32> {
+    let size = 75;
+    let config = TrainConfig {
+        learning_rate: 0.01,
+        ..TrainConfig::default()
+    };
+    device.seed(0);
+    let ad = device.clone().autodiff();
+    let net = NetworkConfig::new(Arch::InceptionResnetV2)
+        .with_num_classes(2)
+        .with_width(Width::new(1.0 / 16.0).unwrap())
+        .init(&device);
+    let mut net = to_training(net, &ad);
+    let mut optim = optimizer(&config);
+    let (images, labels) = batch(size, 4);
+    let n = labels.len();
+    let mut out = Vec::new();
+    for _ in 0..steps {
+        let x = Tensor::<4>::from_data(TensorData::new(images.clone(), [n, 3, size, size]), &ad);
+        let loss = smoothed_cross_entropy(net.forward(x), &labels, 0.0);
+        out.push(loss.clone().into_data().try_to_vec::<f32>().unwrap()[0]);
+        net = step(&mut optim, config.learning_rate, net, loss);
+    }
+    out
+}
+
+fn assert_falls(losses: &[f32]) {
+    let first = losses[0];
+    let last = *losses.last().unwrap();
+    assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
+    assert!(last < 0.5 * first, "loss did not fall: {losses:?}");
+}
+
+#[test]
+fn loss_falls_on_ndarray() {
+    #[allow(deprecated)]
+    let device = Device::ndarray();
+    assert_falls(&losses(device, 12));
+}
+
+#[test]
+fn loss_falls_on_wgpu() {
+    let device = Device::wgpu_options().init().expect("a wgpu adapter (lavapipe here)");
+    assert_falls(&losses(device, 12));
+}
