@@ -41,7 +41,7 @@ enum Command {
     /// Logits of deterministic hash-derived weights, equal on every backend and platform.
     Synthetic(synthetic::Args),
     /// Train a network on an image folder (the paper's RMSProp recipe by default).
-    Train(train::Args),
+    Train(Box<train::Args>),
     /// Write a labelled image folder of drawn shapes and textures (no downloads).
     MakeDataset(make_dataset::Args),
 }
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Synthetic(a) => synthetic::run(a),
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
         Command::MakeDataset(a) => make_dataset::run(a),
     };
     match result {

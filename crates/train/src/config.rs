@@ -118,7 +118,8 @@ impl TrainConfig {
         if self.image_size < 75 {
             return invalid("image size must be at least 75 (the networks' smallest input)");
         }
-        if !(self.learning_rate > 0.0) || !(self.lr_decay > 0.0) || self.lr_decay_epochs == 0 {
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(self.learning_rate) || !positive(self.lr_decay) || self.lr_decay_epochs == 0 {
             return invalid("learning rate and its decay must be positive, decay epochs at least 1");
         }
         if !(0.0..1.0).contains(&self.dropout) || !(0.0..1.0).contains(&(self.label_smoothing as f64)) {
