@@ -2,22 +2,16 @@
 //! width multiplier and residual scaling: output shapes follow the paper's figures and the
 //! options reach every block.
 
+mod common;
+
 use burn::prelude::*;
+use common::shape_of;
 use inception::model::residual::ResidualScale;
 use inception::model::{ConfigError, Network, Width};
 use inception::{Arch, NetworkConfig, Summary};
 
 fn summary_of(config: NetworkConfig, size: usize) -> Summary {
     config.init(&Device::flex()).summary(size, size).unwrap()
-}
-
-fn shape_of(s: &Summary, name: &str) -> (usize, usize, usize) {
-    let row = s
-        .layers
-        .iter()
-        .find(|l| l.name == name)
-        .unwrap_or_else(|| panic!("no layer {name}"));
-    (row.output.height, row.output.width, row.output.channels)
 }
 
 #[test]
@@ -97,29 +91,22 @@ fn width_scales_every_channel_count_exactly() {
     assert!(Width::new(f32::NAN).is_err());
 }
 
+/// Residual scale of every A, B and C block, in order.
 fn block_scales(net: &Network) -> Vec<Option<f32>> {
+    macro_rules! scales {
+        ($n:expr) => {
+            $n.repeat
+                .iter()
+                .map(|b| b.scale)
+                .chain($n.repeat_1.iter().map(|b| b.scale))
+                .chain($n.repeat_2.iter().map(|b| b.scale))
+                .collect()
+        };
+    }
     match net {
-        Network::InceptionResnetV2(n) => n
-            .repeat
-            .iter()
-            .map(|b| b.scale)
-            .chain(n.repeat_1.iter().map(|b| b.scale))
-            .chain(n.repeat_2.iter().map(|b| b.scale))
-            .collect(),
-        Network::InceptionResnetV1(n) => n
-            .repeat
-            .iter()
-            .map(|b| b.scale)
-            .chain(n.repeat_1.iter().map(|b| b.scale))
-            .chain(n.repeat_2.iter().map(|b| b.scale))
-            .collect(),
-        Network::InceptionResnetV2Paper(n) => n
-            .repeat
-            .iter()
-            .map(|b| b.scale)
-            .chain(n.repeat_1.iter().map(|b| b.scale))
-            .chain(n.repeat_2.iter().map(|b| b.scale))
-            .collect(),
+        Network::InceptionResnetV2(n) => scales!(n),
+        Network::InceptionResnetV1(n) => scales!(n),
+        Network::InceptionResnetV2Paper(n) => scales!(n),
         Network::InceptionV4(_) => vec![],
     }
 }

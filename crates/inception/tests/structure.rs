@@ -1,7 +1,10 @@
 //! Parameter counts equal timm's, output shapes follow the paper, FLOPs match
 //! torch.utils.flop_counter, and a too-small input is an error, not a panic.
 
+mod common;
+
 use burn::prelude::*;
+use common::shape_of;
 use inception::{Arch, NetworkConfig};
 
 fn summary(arch: Arch, classes: usize, size: usize) -> Result<inception::Summary, inception::model::trace::TraceError> {
@@ -32,15 +35,6 @@ fn flops_equal_torch_flop_counter() {
     );
     let v4 = summary(Arch::InceptionV4, 1000, 299).unwrap().flops;
     assert!((v4 as f64 / 24.51e9 - 1.0).abs() < 1e-3, "v4 flops {v4}");
-}
-
-fn shape_of(s: &inception::Summary, name: &str) -> (usize, usize, usize) {
-    let row = s
-        .layers
-        .iter()
-        .find(|l| l.name == name)
-        .unwrap_or_else(|| panic!("no layer {name}"));
-    (row.output.height, row.output.width, row.output.channels)
 }
 
 #[test]

@@ -12,34 +12,38 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
+use super::Stage;
 use super::basic_conv::{BasicConv2d, conv};
 use super::pool::max_pool_3x3_s2;
 use super::reduction::{REDUCTION_A_RESNET_V1, REDUCTION_B_RESNET_V1, ReductionA, ResidualReductionB};
-use super::residual::{
-    BLOCK8_SCALE, BLOCK17_SCALE, BLOCK35_SCALE, Block8, Block17, Block35, Block35Widths, FactorisedWidths,
-    ResidualScale,
-};
+use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
+use super::residual_body::{Body, BodySpec, body_stages};
 use super::width::Width;
-use super::{Stage, global_average_pool};
 
-/// Figure 10: Inception-ResNet-A, 35x35x256.
-pub const BLOCK_A: Block35Widths = Block35Widths {
-    channels: 256,
-    branch0: 32,
-    branch1: [32, 32],
-    branch2: [32, 32, 32],
-};
-/// Figure 11: Inception-ResNet-B, 17x17x896.
-pub const BLOCK_B: FactorisedWidths = FactorisedWidths {
-    channels: 896,
-    branch0: 128,
-    branch1: [128, 128, 128],
-};
-/// Figure 13: Inception-ResNet-C, 8x8x1792.
-pub const BLOCK_C: FactorisedWidths = FactorisedWidths {
-    channels: 1792,
-    branch0: 192,
-    branch1: [192, 192, 192],
+/// Figures 10-13: 5 x A at 256 channels, Reduction-A to 896, 10 x B, Reduction-B to
+/// 1792, 5 x C.
+pub const BODY: BodySpec = BodySpec {
+    block_a: Block35Widths {
+        channels: 256,
+        branch0: 32,
+        branch1: [32, 32],
+        branch2: [32, 32, 32],
+    },
+    repeats_a: 5,
+    reduction_a: REDUCTION_A_RESNET_V1,
+    block_b: FactorisedWidths {
+        channels: 896,
+        branch0: 128,
+        branch1: [128, 128, 128],
+    },
+    repeats_b: 10,
+    reduction_b: REDUCTION_B_RESNET_V1,
+    block_c: FactorisedWidths {
+        channels: 1792,
+        branch0: 192,
+        branch1: [192, 192, 192],
+    },
+    repeats_c: 5,
 };
 
 #[derive(Config, Debug)]
@@ -57,7 +61,13 @@ pub struct InceptionResnetV1Config {
 impl InceptionResnetV1Config {
     pub fn init(&self, device: &Device) -> InceptionResnetV1 {
         let w = self.width;
-        let scale = self.residual_scale;
+        let Body {
+            repeat,
+            mixed_6a,
+            repeat_1,
+            mixed_7a,
+            repeat_2,
+        } = BODY.build(self.residual_scale, w, device);
         InceptionResnetV1 {
             // Figure 14, every "V" (valid) conv unpadded.
             conv2d_1a: conv(3, w.c(32), [3, 3], 2, [0, 0], device),
@@ -66,19 +76,13 @@ impl InceptionResnetV1Config {
             maxpool_3a: max_pool_3x3_s2(),
             conv2d_3b: conv(w.c(64), w.c(80), [1, 1], 1, [0, 0], device),
             conv2d_4a: conv(w.c(80), w.c(192), [3, 3], 1, [0, 0], device),
-            conv2d_4b: conv(w.c(192), w.c(256), [3, 3], 2, [0, 0], device),
-            repeat: (0..5)
-                .map(|_| Block35::new(BLOCK_A, scale.resolve(BLOCK35_SCALE), w, device))
-                .collect(),
-            mixed_6a: ReductionA::new(w.c(256), REDUCTION_A_RESNET_V1, w, device),
-            repeat_1: (0..10)
-                .map(|_| Block17::new(BLOCK_B, scale.resolve(BLOCK17_SCALE), w, device))
-                .collect(),
-            mixed_7a: ResidualReductionB::new(w.c(896), REDUCTION_B_RESNET_V1, w, device),
-            repeat_2: (0..5)
-                .map(|_| Block8::new(BLOCK_C, scale.resolve(BLOCK8_SCALE), false, w, device))
-                .collect(),
-            classif: LinearConfig::new(w.c(1792), self.num_classes).init(device),
+            conv2d_4b: conv(w.c(192), w.c(BODY.block_a.channels), [3, 3], 2, [0, 0], device),
+            repeat,
+            mixed_6a,
+            repeat_1,
+            mixed_7a,
+            repeat_2,
+            classif: LinearConfig::new(w.c(BODY.block_c.channels), self.num_classes).init(device),
         }
     }
 }
@@ -102,7 +106,7 @@ pub struct InceptionResnetV1 {
 
 impl InceptionResnetV1 {
     pub fn stages(&self) -> Vec<Stage<'_>> {
-        vec![
+        let stem = [
             Stage::single("conv2d_1a", &self.conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
             Stage::single("conv2d_2a", &self.conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
             Stage::single("conv2d_2b", &self.conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
@@ -110,20 +114,14 @@ impl InceptionResnetV1 {
             Stage::single("conv2d_3b", &self.conv2d_3b, BasicConv2d::forward, BasicConv2d::trace),
             Stage::single("conv2d_4a", &self.conv2d_4a, BasicConv2d::forward, BasicConv2d::trace),
             Stage::single("conv2d_4b", &self.conv2d_4b, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::repeated("repeat", &self.repeat, Block35::forward, Block35::trace),
-            Stage::single("mixed_6a", &self.mixed_6a, ReductionA::forward, ReductionA::trace),
-            Stage::repeated("repeat_1", &self.repeat_1, Block17::forward, Block17::trace),
-            Stage::single(
-                "mixed_7a",
-                &self.mixed_7a,
-                ResidualReductionB::forward,
-                ResidualReductionB::trace,
-            ),
-            Stage::repeated("repeat_2", &self.repeat_2, Block8::forward, Block8::trace),
-        ]
-    }
-
-    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
-        self.classif.forward(global_average_pool(features))
+        ];
+        let body = body_stages(
+            &self.repeat,
+            &self.mixed_6a,
+            &self.repeat_1,
+            &self.mixed_7a,
+            &self.repeat_2,
+        );
+        stem.into_iter().chain(body).collect()
     }
 }

@@ -14,38 +14,44 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
+use super::Stage;
 use super::basic_conv::{BasicConv2d, conv};
 use super::pool::{AvgPoolProjection, four_branches, max_pool_3x3_s2, trace_four_branches};
 use super::reduction::{REDUCTION_A_RESNET_V2, REDUCTION_B_RESNET_V2, ReductionA, ResidualReductionB};
-use super::residual::{
-    BLOCK8_SCALE, BLOCK17_SCALE, BLOCK35_SCALE, Block8, Block17, Block35, Block35Widths, FactorisedWidths,
-    ResidualScale,
-};
+use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
+use super::residual_body::{Body, BodySpec, body_stages};
 use super::trace::{FeatureShape, Trace, TraceError};
 use super::width::Width;
-use super::{Stage, global_average_pool};
 
 /// Reduction-A of the released model, (k, l, m, n) = (256, 256, 384, 384).
 pub type Mixed6a = ReductionA;
 /// Reduction-B of the released model (the paper's Figure 18).
 pub type Mixed7a = ResidualReductionB;
 
-/// Branch widths of the released blocks (see [`super::residual`]).
-pub const BLOCK35: Block35Widths = Block35Widths {
-    channels: 320,
-    branch0: 32,
-    branch1: [32, 32],
-    branch2: [32, 48, 64],
-};
-pub const BLOCK17: FactorisedWidths = FactorisedWidths {
-    channels: 1088,
-    branch0: 192,
-    branch1: [128, 160, 192],
-};
-pub const BLOCK8: FactorisedWidths = FactorisedWidths {
-    channels: 2080,
-    branch0: 192,
-    branch1: [192, 224, 256],
+/// The released body: 10 x A at 320 channels, Mixed_6a to 1088, 20 x B, Mixed_7a to
+/// 2080, 9 x C (then one more C block without ReLU, outside the table).
+pub const BODY: BodySpec = BodySpec {
+    block_a: Block35Widths {
+        channels: 320,
+        branch0: 32,
+        branch1: [32, 32],
+        branch2: [32, 48, 64],
+    },
+    repeats_a: 10,
+    reduction_a: REDUCTION_A_RESNET_V2,
+    block_b: FactorisedWidths {
+        channels: 1088,
+        branch0: 192,
+        branch1: [128, 160, 192],
+    },
+    repeats_b: 20,
+    reduction_b: REDUCTION_B_RESNET_V2,
+    block_c: FactorisedWidths {
+        channels: 2080,
+        branch0: 192,
+        branch1: [192, 224, 256],
+    },
+    repeats_c: 9,
 };
 
 /// Stem output block: 35x35x192 -> 35x35x320.
@@ -98,9 +104,13 @@ pub struct InceptionResnetV2Config {
 impl InceptionResnetV2Config {
     pub fn init(&self, device: &Device) -> InceptionResnetV2 {
         let w = self.width;
-        let scale = self.residual_scale;
-        let mixed_6a = ReductionA::new(w.c(320), REDUCTION_A_RESNET_V2, w, device);
-        let mixed_7a = ResidualReductionB::new(w.c(1088), REDUCTION_B_RESNET_V2, w, device);
+        let Body {
+            repeat,
+            mixed_6a,
+            repeat_1,
+            mixed_7a,
+            repeat_2,
+        } = BODY.build(self.residual_scale, w, device);
         InceptionResnetV2 {
             conv2d_1a: conv(3, w.c(32), [3, 3], 2, [0, 0], device),
             conv2d_2a: conv(w.c(32), w.c(32), [3, 3], 1, [0, 0], device),
@@ -110,19 +120,13 @@ impl InceptionResnetV2Config {
             conv2d_4a: conv(w.c(80), w.c(192), [3, 3], 1, [0, 0], device),
             maxpool_5a: max_pool_3x3_s2(),
             mixed_5b: Mixed5b::new(w, device),
-            repeat: (0..10)
-                .map(|_| Block35::new(BLOCK35, scale.resolve(BLOCK35_SCALE), w, device))
-                .collect(),
+            repeat,
             mixed_6a,
-            repeat_1: (0..20)
-                .map(|_| Block17::new(BLOCK17, scale.resolve(BLOCK17_SCALE), w, device))
-                .collect(),
+            repeat_1,
             mixed_7a,
-            repeat_2: (0..9)
-                .map(|_| Block8::new(BLOCK8, scale.resolve(BLOCK8_SCALE), false, w, device))
-                .collect(),
+            repeat_2,
             // The final block is unscaled (scale 1.0) and has no ReLU, as in TF-slim.
-            block8: Block8::new(BLOCK8, None, true, w, device),
+            block8: Block8::new(BODY.block_c, None, true, w, device),
             conv2d_7b: conv(w.c(2080), w.c(1536), [1, 1], 1, [0, 0], device),
             classif: LinearConfig::new(w.c(1536), self.num_classes).init(device),
         }
@@ -156,7 +160,7 @@ pub const TAPS: [&str; 5] = ["conv2d_2b", "conv2d_4a", "repeat", "repeat_1", "co
 impl InceptionResnetV2 {
     /// The top-level stages in execution order, each as its checkpoint name.
     pub fn stages(&self) -> Vec<Stage<'_>> {
-        vec![
+        let stem = [
             Stage::single("conv2d_1a", &self.conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
             Stage::single("conv2d_2a", &self.conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
             Stage::single("conv2d_2b", &self.conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
@@ -165,22 +169,18 @@ impl InceptionResnetV2 {
             Stage::single("conv2d_4a", &self.conv2d_4a, BasicConv2d::forward, BasicConv2d::trace),
             Stage::max_pool("maxpool_5a", &self.maxpool_5a),
             Stage::single("mixed_5b", &self.mixed_5b, Mixed5b::forward, Mixed5b::trace),
-            Stage::repeated("repeat", &self.repeat, Block35::forward, Block35::trace),
-            Stage::single("mixed_6a", &self.mixed_6a, ReductionA::forward, ReductionA::trace),
-            Stage::repeated("repeat_1", &self.repeat_1, Block17::forward, Block17::trace),
-            Stage::single(
-                "mixed_7a",
-                &self.mixed_7a,
-                ResidualReductionB::forward,
-                ResidualReductionB::trace,
-            ),
-            Stage::repeated("repeat_2", &self.repeat_2, Block8::forward, Block8::trace),
+        ];
+        let body = body_stages(
+            &self.repeat,
+            &self.mixed_6a,
+            &self.repeat_1,
+            &self.mixed_7a,
+            &self.repeat_2,
+        );
+        let tail = [
             Stage::single("block8", &self.block8, Block8::forward, Block8::trace),
             Stage::single("conv2d_7b", &self.conv2d_7b, BasicConv2d::forward, BasicConv2d::trace),
-        ]
-    }
-
-    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
-        self.classif.forward(global_average_pool(features))
+        ];
+        stem.into_iter().chain(body).chain(tail).collect()
     }
 }

@@ -18,34 +18,38 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::basic_conv::{BasicConv2d, conv};
-use super::inception_v4::{Mixed3a, Mixed4a, Mixed5a};
+use super::Stage;
+use super::basic_conv::BasicConv2d;
+use super::inception_v4::{Mixed3a, Mixed4a, Mixed5a, V4Stem, v4_stem_stages};
 use super::reduction::{REDUCTION_A_RESNET_V2, REDUCTION_B_RESNET_V2, ReductionA, ResidualReductionB};
-use super::residual::{
-    BLOCK8_SCALE, BLOCK17_SCALE, BLOCK35_SCALE, Block8, Block17, Block35, Block35Widths, FactorisedWidths,
-    ResidualScale,
-};
+use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
+use super::residual_body::{Body, BodySpec, body_stages};
 use super::width::Width;
-use super::{Stage, global_average_pool};
 
-/// Figure 16: Inception-ResNet-A, 35x35x384.
-pub const BLOCK_A: Block35Widths = Block35Widths {
-    channels: 384,
-    branch0: 32,
-    branch1: [32, 32],
-    branch2: [32, 48, 64],
-};
-/// Figure 17: Inception-ResNet-B, 17x17x1152.
-pub const BLOCK_B: FactorisedWidths = FactorisedWidths {
-    channels: 1152,
-    branch0: 192,
-    branch1: [128, 160, 192],
-};
-/// Figure 19: Inception-ResNet-C, 8x8x2144.
-pub const BLOCK_C: FactorisedWidths = FactorisedWidths {
-    channels: 2144,
-    branch0: 192,
-    branch1: [192, 224, 256],
+/// Figures 16-19: 5 x A at 384 channels, Reduction-A to 1152, 10 x B, Reduction-B to
+/// 2144, 5 x C.
+pub const BODY: BodySpec = BodySpec {
+    block_a: Block35Widths {
+        channels: 384,
+        branch0: 32,
+        branch1: [32, 32],
+        branch2: [32, 48, 64],
+    },
+    repeats_a: 5,
+    reduction_a: REDUCTION_A_RESNET_V2,
+    block_b: FactorisedWidths {
+        channels: 1152,
+        branch0: 192,
+        branch1: [128, 160, 192],
+    },
+    repeats_b: 10,
+    reduction_b: REDUCTION_B_RESNET_V2,
+    block_c: FactorisedWidths {
+        channels: 2144,
+        branch0: 192,
+        branch1: [192, 224, 256],
+    },
+    repeats_c: 5,
 };
 
 #[derive(Config, Debug)]
@@ -63,26 +67,34 @@ pub struct InceptionResnetV2PaperConfig {
 impl InceptionResnetV2PaperConfig {
     pub fn init(&self, device: &Device) -> InceptionResnetV2Paper {
         let w = self.width;
-        let scale = self.residual_scale;
+        let V4Stem {
+            conv2d_1a,
+            conv2d_2a,
+            conv2d_2b,
+            mixed_3a,
+            mixed_4a,
+            mixed_5a,
+        } = V4Stem::new(w, device);
+        let Body {
+            repeat,
+            mixed_6a,
+            repeat_1,
+            mixed_7a,
+            repeat_2,
+        } = BODY.build(self.residual_scale, w, device);
         InceptionResnetV2Paper {
-            conv2d_1a: conv(3, w.c(32), [3, 3], 2, [0, 0], device),
-            conv2d_2a: conv(w.c(32), w.c(32), [3, 3], 1, [0, 0], device),
-            conv2d_2b: conv(w.c(32), w.c(64), [3, 3], 1, [1, 1], device),
-            mixed_3a: Mixed3a::new(w, device),
-            mixed_4a: Mixed4a::new(w, device),
-            mixed_5a: Mixed5a::new(w, device),
-            repeat: (0..5)
-                .map(|_| Block35::new(BLOCK_A, scale.resolve(BLOCK35_SCALE), w, device))
-                .collect(),
-            mixed_6a: ReductionA::new(w.c(384), REDUCTION_A_RESNET_V2, w, device),
-            repeat_1: (0..10)
-                .map(|_| Block17::new(BLOCK_B, scale.resolve(BLOCK17_SCALE), w, device))
-                .collect(),
-            mixed_7a: ResidualReductionB::new(w.c(1152), REDUCTION_B_RESNET_V2, w, device),
-            repeat_2: (0..5)
-                .map(|_| Block8::new(BLOCK_C, scale.resolve(BLOCK8_SCALE), false, w, device))
-                .collect(),
-            classif: LinearConfig::new(w.c(2144), self.num_classes).init(device),
+            conv2d_1a,
+            conv2d_2a,
+            conv2d_2b,
+            mixed_3a,
+            mixed_4a,
+            mixed_5a,
+            repeat,
+            mixed_6a,
+            repeat_1,
+            mixed_7a,
+            repeat_2,
+            classif: LinearConfig::new(w.c(BODY.block_c.channels), self.num_classes).init(device),
         }
     }
 }
@@ -105,27 +117,21 @@ pub struct InceptionResnetV2Paper {
 
 impl InceptionResnetV2Paper {
     pub fn stages(&self) -> Vec<Stage<'_>> {
-        vec![
-            Stage::single("conv2d_1a", &self.conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_2a", &self.conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_2b", &self.conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("mixed_3a", &self.mixed_3a, Mixed3a::forward, Mixed3a::trace),
-            Stage::single("mixed_4a", &self.mixed_4a, Mixed4a::forward, Mixed4a::trace),
-            Stage::single("mixed_5a", &self.mixed_5a, Mixed5a::forward, Mixed5a::trace),
-            Stage::repeated("repeat", &self.repeat, Block35::forward, Block35::trace),
-            Stage::single("mixed_6a", &self.mixed_6a, ReductionA::forward, ReductionA::trace),
-            Stage::repeated("repeat_1", &self.repeat_1, Block17::forward, Block17::trace),
-            Stage::single(
-                "mixed_7a",
-                &self.mixed_7a,
-                ResidualReductionB::forward,
-                ResidualReductionB::trace,
-            ),
-            Stage::repeated("repeat_2", &self.repeat_2, Block8::forward, Block8::trace),
-        ]
-    }
-
-    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
-        self.classif.forward(global_average_pool(features))
+        let stem = v4_stem_stages(
+            &self.conv2d_1a,
+            &self.conv2d_2a,
+            &self.conv2d_2b,
+            &self.mixed_3a,
+            &self.mixed_4a,
+            &self.mixed_5a,
+        );
+        let body = body_stages(
+            &self.repeat,
+            &self.mixed_6a,
+            &self.repeat_1,
+            &self.mixed_7a,
+            &self.repeat_2,
+        );
+        stem.into_iter().chain(body).collect()
     }
 }

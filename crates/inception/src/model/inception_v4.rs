@@ -12,12 +12,12 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
+use super::Stage;
 use super::basic_conv::{BasicConv2d, conv, forward_chain, trace_chain};
 use super::pool::{AvgPoolProjection, four_branches, max_pool_3x3_s2, trace_four_branches};
 use super::reduction::{REDUCTION_A_V4, ReductionA};
 use super::trace::{FeatureShape, Trace, TraceError};
 use super::width::Width;
-use super::{Stage, global_average_pool};
 
 /// Stem, part 1: 147x147x64 -> 73x73x160 (max pool beside a stride-2 conv).
 #[derive(Module, Debug)]
@@ -286,6 +286,49 @@ impl InceptionC {
     }
 }
 
+/// The Inception-v4 stem (Figure 3), 299x299x3 -> 35x35x384, which the paper's
+/// Inception-ResNet-v2 shares; built here and moved into each network's fields.
+pub struct V4Stem {
+    pub conv2d_1a: BasicConv2d,
+    pub conv2d_2a: BasicConv2d,
+    pub conv2d_2b: BasicConv2d,
+    pub mixed_3a: Mixed3a,
+    pub mixed_4a: Mixed4a,
+    pub mixed_5a: Mixed5a,
+}
+
+impl V4Stem {
+    pub fn new(w: Width, device: &Device) -> Self {
+        Self {
+            conv2d_1a: conv(3, w.c(32), [3, 3], 2, [0, 0], device),
+            conv2d_2a: conv(w.c(32), w.c(32), [3, 3], 1, [0, 0], device),
+            conv2d_2b: conv(w.c(32), w.c(64), [3, 3], 1, [1, 1], device),
+            mixed_3a: Mixed3a::new(w, device),
+            mixed_4a: Mixed4a::new(w, device),
+            mixed_5a: Mixed5a::new(w, device),
+        }
+    }
+}
+
+/// The stem's stages, in order.
+pub fn v4_stem_stages<'a>(
+    conv2d_1a: &'a BasicConv2d,
+    conv2d_2a: &'a BasicConv2d,
+    conv2d_2b: &'a BasicConv2d,
+    mixed_3a: &'a Mixed3a,
+    mixed_4a: &'a Mixed4a,
+    mixed_5a: &'a Mixed5a,
+) -> [Stage<'a>; 6] {
+    [
+        Stage::single("conv2d_1a", conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
+        Stage::single("conv2d_2a", conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
+        Stage::single("conv2d_2b", conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
+        Stage::single("mixed_3a", mixed_3a, Mixed3a::forward, Mixed3a::trace),
+        Stage::single("mixed_4a", mixed_4a, Mixed4a::forward, Mixed4a::trace),
+        Stage::single("mixed_5a", mixed_5a, Mixed5a::forward, Mixed5a::trace),
+    ]
+}
+
 #[derive(Config, Debug)]
 pub struct InceptionV4Config {
     #[config(default = "1000")]
@@ -298,13 +341,21 @@ pub struct InceptionV4Config {
 impl InceptionV4Config {
     pub fn init(&self, device: &Device) -> InceptionV4 {
         let w = self.width;
+        let V4Stem {
+            conv2d_1a,
+            conv2d_2a,
+            conv2d_2b,
+            mixed_3a,
+            mixed_4a,
+            mixed_5a,
+        } = V4Stem::new(w, device);
         InceptionV4 {
-            conv2d_1a: conv(3, w.c(32), [3, 3], 2, [0, 0], device),
-            conv2d_2a: conv(w.c(32), w.c(32), [3, 3], 1, [0, 0], device),
-            conv2d_2b: conv(w.c(32), w.c(64), [3, 3], 1, [1, 1], device),
-            mixed_3a: Mixed3a::new(w, device),
-            mixed_4a: Mixed4a::new(w, device),
-            mixed_5a: Mixed5a::new(w, device),
+            conv2d_1a,
+            conv2d_2a,
+            conv2d_2b,
+            mixed_3a,
+            mixed_4a,
+            mixed_5a,
             inception_a: (0..4).map(|_| InceptionA::new(w, device)).collect(),
             reduction_a: ReductionA::new(w.c(384), REDUCTION_A_V4, w, device),
             inception_b: (0..7).map(|_| InceptionB::new(w, device)).collect(),
@@ -351,22 +402,21 @@ pub const TAPS: [&str; 5] = ["conv2d_2b", "mixed_3a", "inception_a", "inception_
 
 impl InceptionV4 {
     pub fn stages(&self) -> Vec<Stage<'_>> {
-        vec![
-            Stage::single("conv2d_1a", &self.conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_2a", &self.conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_2b", &self.conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("mixed_3a", &self.mixed_3a, Mixed3a::forward, Mixed3a::trace),
-            Stage::single("mixed_4a", &self.mixed_4a, Mixed4a::forward, Mixed4a::trace),
-            Stage::single("mixed_5a", &self.mixed_5a, Mixed5a::forward, Mixed5a::trace),
+        let stem = v4_stem_stages(
+            &self.conv2d_1a,
+            &self.conv2d_2a,
+            &self.conv2d_2b,
+            &self.mixed_3a,
+            &self.mixed_4a,
+            &self.mixed_5a,
+        );
+        let rest = [
             Stage::repeated("inception_a", &self.inception_a, InceptionA::forward, InceptionA::trace),
             Stage::single("reduction_a", &self.reduction_a, ReductionA::forward, ReductionA::trace),
             Stage::repeated("inception_b", &self.inception_b, InceptionB::forward, InceptionB::trace),
             Stage::single("reduction_b", &self.reduction_b, ReductionB::forward, ReductionB::trace),
             Stage::repeated("inception_c", &self.inception_c, InceptionC::forward, InceptionC::trace),
-        ]
-    }
-
-    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
-        self.last_linear.forward(global_average_pool(features))
+        ];
+        stem.into_iter().chain(rest).collect()
     }
 }

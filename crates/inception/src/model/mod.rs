@@ -10,6 +10,7 @@ pub mod inception_v4;
 pub mod pool;
 pub mod reduction;
 pub mod residual;
+pub mod residual_body;
 pub mod synthetic;
 pub mod trace;
 pub mod width;
@@ -318,7 +319,7 @@ impl Network {
 
     /// Global average pool and classifier.
     pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
-        each_network!(self, n => n.head(features))
+        self.classify_features(global_average_pool(features))
     }
 
     /// The pooled feature vector `[batch, features]` that the classifier reads.

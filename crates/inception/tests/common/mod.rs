@@ -69,3 +69,13 @@ pub fn top5(logits: &[f32]) -> Vec<usize> {
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
+
+/// `(height, width, channels)` of a named row of a network's layer table.
+pub fn shape_of(s: &inception::Summary, name: &str) -> (usize, usize, usize) {
+    let row = s
+        .layers
+        .iter()
+        .find(|l| l.name == name)
+        .unwrap_or_else(|| panic!("no layer {name}"));
+    (row.output.height, row.output.width, row.output.channels)
+}
