@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use inception::Arch;
 use inception::model::ResidualScale;
 use inception_train::trainer::TrainRequest;
-use inception_train::{TrainConfig, train};
+use inception_train::{Start, TrainConfig, train};
 
 use crate::backend::Backend;
 use crate::info::parse_width;
@@ -21,7 +21,8 @@ pub struct Args {
     /// Run folder (checkpoint, metrics.csv, curves.svg, model.bpk). Default: runs/<arch>-<time>.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Continue the run in --out from its checkpoint (its recipe is kept; --epochs may grow).
+    /// Continue the run in --out from its checkpoint: its recipe is kept, other flags are
+    /// ignored except --epochs (the run's total).
     #[arg(long, requires = "out")]
     resume: bool,
     /// A JSON file of TrainConfig fields; flags override it.
@@ -160,22 +161,28 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let device = args.backend.device()?;
     let interrupt = crate::interrupt::install();
 
-    eprintln!(
-        "training {} (width {}, residual scale {}) at {}x{} on {} from {} into {}",
-        config.arch,
-        config.width,
-        config.residual_scale,
-        config.image_size,
-        config.image_size,
-        args.backend,
-        args.data.display(),
-        run_dir.display()
-    );
+    let start = if args.resume {
+        eprintln!("resuming {} on {}", run_dir.display(), args.backend);
+        Start::Resume { epochs: args.epochs }
+    } else {
+        eprintln!(
+            "training {} (width {}, residual scale {}) at {}x{} on {} from {} into {}",
+            config.arch,
+            config.width,
+            config.residual_scale,
+            config.image_size,
+            config.image_size,
+            args.backend,
+            args.data.display(),
+            run_dir.display()
+        );
+        Start::Fresh
+    };
     let summary = train(TrainRequest {
         config,
         data: &args.data,
         run: &run_dir,
-        resume: args.resume,
+        start,
         device,
         interrupt,
         progress: !args.quiet,
@@ -203,7 +210,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
             summary.classes.join(", ")
         );
         if let Some(manifest) = &args.manifest {
-            let loaded = inception::weights::load_weights_file(exported, None, &burn::prelude::Device::flex())?;
             let dir = manifest
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -213,7 +219,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             if target != *exported {
                 std::fs::copy(exported, &target)?;
             }
-            write_manifest(manifest, &target, &loaded.meta, None)?;
+            write_manifest(manifest, &target, &summary.meta, None)?;
             println!("manifest: {}", manifest.display());
         }
     }

@@ -111,9 +111,10 @@ fn sigkill_then_resume_gives_the_uninterrupted_weights() {
     let done = json["epoch"].as_u64().unwrap();
     assert!(done < 4, "killed after the last epoch: nothing left to resume");
 
+    // No --epochs: the run's own 4 hold.
     let out = ok(bin(&dir)
         .args(RUN)
-        .args(["--epochs", "4", "--out", "killed", "--resume"])
+        .args(["--out", "killed", "--resume"])
         .output()
         .unwrap());
     assert!(out.contains("epoch 4"), "{out}");

@@ -13,7 +13,7 @@ use inception::weights::{WeightsMeta, load_weights, save_burnpack};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
-use crate::metrics::EpochMetrics;
+use crate::metrics::{Accumulator, EpochMetrics};
 
 /// Where training stands: the next batch to run and everything measured so far.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -26,10 +26,8 @@ pub struct TrainState {
     pub batch: usize,
     pub global_step: u64,
     pub ema_updates: u64,
-    /// Sums of the epoch in progress (loss, top-1 hits, samples).
-    pub epoch_loss_sum: f64,
-    pub epoch_top1: usize,
-    pub epoch_samples: usize,
+    /// Training loss and accuracy of the epoch in progress, so far.
+    pub epoch_train: Accumulator,
     pub history: Vec<EpochMetrics>,
 }
 

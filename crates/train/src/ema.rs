@@ -30,7 +30,7 @@ impl Ema {
 
     /// `ema = d ema + (1 - d) weights`, tensor by tensor (both networks have the same
     /// structure, so the visiting orders match).
-    pub fn update(&mut self, weights: &Network) {
+    pub fn update(&mut self, weights: Network) {
         struct Collect(Vec<Tensor<1>>);
         impl ModuleVisitor for Collect {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -62,8 +62,10 @@ impl Ema {
             sources: collect.0.into_iter(),
             decay,
         };
-        let network = std::mem::replace(&mut self.network, weights.clone());
-        self.network = network.map(&mut blend);
+        // `weights` is spent (its tensors are in `blend`): it holds the place while the
+        // average is rebuilt.
+        let average = std::mem::replace(&mut self.network, weights);
+        self.network = average.map(&mut blend);
         self.updates += 1;
     }
 }

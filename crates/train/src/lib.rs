@@ -24,4 +24,4 @@ pub mod shapes;
 pub mod trainer;
 
 pub use config::TrainConfig;
-pub use trainer::{Interrupt, RunSummary, TrainRequest, train};
+pub use trainer::{Interrupt, RunSummary, Start, TrainRequest, train};

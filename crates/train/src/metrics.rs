@@ -50,8 +50,8 @@ pub fn write_csv(history: &[EpochMetrics], path: &Path) -> std::io::Result<()> {
     crate::checkpoint::write_atomically(path, text.as_bytes())
 }
 
-/// Running sums over the batches of an epoch.
-#[derive(Clone, Debug, Default)]
+/// Running sums over the batches of an epoch (kept in checkpoints for the epoch in progress).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Accumulator {
     pub loss_sum: f64,
     pub top1: usize,

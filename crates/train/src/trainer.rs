@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use burn::nn::LinearConfig;
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use inception::weights::{WeightsMeta, load_weights_file, save_burnpack};
 use inception::{Network, NetworkConfig, Preprocess};
@@ -30,19 +31,33 @@ pub type Interrupt = Arc<AtomicBool>;
 pub struct RunSummary {
     pub history: Vec<EpochMetrics>,
     pub interrupted: bool,
-    /// The loss became NaN or infinite; training stopped there.
+    /// The loss became NaN or infinite; training stopped there without saving that step.
     pub diverged: bool,
     /// Exported weights (the EMA network when enabled), loadable by the CLI and the page.
     pub exported: Option<PathBuf>,
+    /// What the exported file says about itself (architecture, classes, preprocessing).
+    pub meta: WeightsMeta,
     pub classes: Vec<String>,
     pub skipped_files: usize,
 }
 
+/// A new run, or the continuation of the one in the run folder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    Fresh,
+    /// Continue from the checkpoint with the run's own recipe; `epochs` (when given)
+    /// changes how many epochs the run has in all.
+    Resume {
+        epochs: Option<usize>,
+    },
+}
+
 pub struct TrainRequest<'a> {
+    /// The recipe of a fresh run (a resumed run keeps the one in its checkpoint).
     pub config: TrainConfig,
     pub data: &'a Path,
     pub run: &'a Path,
-    pub resume: bool,
+    pub start: Start,
     /// The plain device; autodiff is added here.
     pub device: Device,
     pub interrupt: Interrupt,
@@ -57,7 +72,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         config,
         data,
         run,
-        resume,
+        start,
         device,
         interrupt,
         progress,
@@ -65,7 +80,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
     std::fs::create_dir_all(run).with_context(|| format!("creating {}", run.display()))?;
     let ad_device = device.clone().autodiff();
 
-    let loaded = if resume {
+    let loaded = if let Start::Resume { .. } = start {
         let loaded = checkpoint::load(run, &device)?;
         Some(loaded.with_context(|| format!("{} has no checkpoint to resume from", run.display()))?)
     } else {
@@ -77,13 +92,12 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         }
         None
     };
-    // A resumed run keeps its recipe; only the number of epochs may be raised.
-    let config = match &loaded {
-        Some(l) => TrainConfig {
-            epochs: config.epochs.max(l.state.config.epochs),
+    let config = match (&loaded, start) {
+        (Some(l), Start::Resume { epochs }) => TrainConfig {
+            epochs: epochs.unwrap_or(l.state.config.epochs),
             ..l.state.config.clone()
         },
-        None => config,
+        _ => config,
     };
     config.validate()?;
     let network_config = NetworkConfig::new(config.arch)
@@ -131,9 +145,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 batch: 0,
                 global_step: 0,
                 ema_updates: 0,
-                epoch_loss_sum: 0.0,
-                epoch_top1: 0,
-                epoch_samples: 0,
+                epoch_train: Accumulator::default(),
                 history: Vec::new(),
             };
             (to_training(model, &ad_device), state, None, None)
@@ -156,14 +168,18 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         residual_scale: config.residual_scale,
         ..WeightsMeta::new(config.arch, classes.len(), format!("trained: {}", run.display()))
     };
+    let save_checkpoint = |state: &TrainState, model: &Network, ema: Option<&Ema>, optim: &ModuleOptimizer| {
+        checkpoint::save(run, state, &to_valid(model), ema.map(|e| &e.network), optim, &meta)
+    };
     let train_samples = Arc::new(dataset.train);
     let val_samples = Arc::new(dataset.val);
     let size = config.image_size;
     let mut summary = RunSummary {
-        history: state.history.clone(),
+        history: Vec::new(),
         interrupted: false,
         diverged: false,
         exported: None,
+        meta: meta.clone(),
         classes: classes.clone(),
         skipped_files: dataset.skipped.len(),
     };
@@ -181,53 +197,50 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         let started = Instant::now();
         let mut images_this_session = 0usize;
         for batch in loader {
-            let n = batch.labels.len();
-            let x = Tensor::<4>::from_data(TensorData::new(batch.images, [n, 3, size, size]), &ad_device);
-            let mut features = model.pre_logits(x);
+            let (images, labels) = batch.into_tensor(size, &ad_device);
+            let n = labels.len();
+            let mut features = model.pre_logits(images);
             if config.dropout > 0.0 {
                 let mut rng = Rng::at(&[config.seed, 0xD80, state.global_step]);
                 let [b, f] = features.dims();
                 features = features * dropout_mask(b, f, config.dropout, &mut rng, &ad_device);
             }
             let logits = model.classify_features(features);
-            let loss = smoothed_cross_entropy(logits.clone(), &batch.labels, config.label_smoothing);
+            let loss = smoothed_cross_entropy(logits.clone(), &labels, config.label_smoothing);
             let loss_value = read_f32(loss.clone())?[0] as f64;
             let logits_host = read_f32(logits.clone().detach())?;
             model = step(&mut optim, learning_rate, model, loss);
             if let Some(ema) = ema.as_mut() {
-                ema.update(&to_valid(&model));
+                ema.update(to_valid(&model));
                 state.ema_updates = ema.updates;
             }
-            let mut acc = Accumulator::default();
-            acc.add(loss_value, &logits_host, &batch.labels);
-            state.epoch_loss_sum += acc.loss_sum;
-            state.epoch_top1 += acc.top1;
-            state.epoch_samples += acc.samples;
+            state.epoch_train.add(loss_value, &logits_host, &labels);
             state.global_step += 1;
             state.batch += 1;
             images_this_session += n;
             let rate = images_this_session as f64 / started.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!(
                 "loss {:.4}  top-1 {:.1}%  {:.1} img/s",
-                state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
-                100.0 * state.epoch_top1 as f64 / state.epoch_samples.max(1) as f64,
+                state.epoch_train.loss(),
+                100.0 * state.epoch_train.top1(),
                 rate
             ));
             bar.inc(1);
             if !loss_value.is_finite() {
+                // Nothing from this step on is saved: the last checkpoint and export stay
+                // the last good ones.
+                bar.abandon_with_message("the loss is no longer finite");
+                eprintln!(
+                    "the loss is no longer finite (step {}): training stopped; the last checkpoint is kept",
+                    state.global_step
+                );
                 summary.diverged = true;
-                break;
+                summary.history = state.history;
+                return Ok(summary);
             }
             if interrupt.load(Ordering::SeqCst) {
                 bar.abandon_with_message("interrupted: checkpoint saved");
-                checkpoint::save(
-                    run,
-                    &state,
-                    &to_valid(&model),
-                    ema.as_ref().map(|e| &e.network),
-                    &optim,
-                    &meta,
-                )?;
+                save_checkpoint(&state, &model, ema.as_ref(), &optim)?;
                 summary.interrupted = true;
                 summary.history = state.history.clone();
                 return Ok(summary);
@@ -244,8 +257,8 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         let metrics = EpochMetrics {
             epoch: epoch + 1,
             learning_rate,
-            train_loss: state.epoch_loss_sum / state.epoch_samples.max(1) as f64,
-            train_top1: state.epoch_top1 as f64 / state.epoch_samples.max(1) as f64,
+            train_loss: state.epoch_train.loss(),
+            train_top1: state.epoch_train.top1(),
             val_loss: val.loss(),
             val_top1: val.top1(),
             val_top5: val.top5(),
@@ -267,9 +280,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         state.history.push(metrics);
         state.epoch += 1;
         state.batch = 0;
-        state.epoch_loss_sum = 0.0;
-        state.epoch_top1 = 0;
-        state.epoch_samples = 0;
+        state.epoch_train = Accumulator::default();
 
         write_csv(&state.history, &run.join("metrics.csv"))?;
         let title = format!(
@@ -286,21 +297,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         let export = run.join(EXPORT_NAME);
         save_burnpack(&evaluated, &meta, &export).map_err(anyhow::Error::msg)?;
         summary.exported = Some(export);
-        checkpoint::save(
-            run,
-            &state,
-            &to_valid(&model),
-            ema.as_ref().map(|e| &e.network),
-            &optim,
-            &meta,
-        )?;
-        if summary.diverged {
-            eprintln!(
-                "the loss is no longer finite (step {}): training stopped",
-                state.global_step
-            );
-            break;
-        }
+        save_checkpoint(&state, &model, ema.as_ref(), &optim)?;
     }
     summary.history = state.history;
     Ok(summary)
@@ -340,11 +337,10 @@ pub fn evaluate(
     let loader = BatchLoader::new(samples, config, View::Eval, 0, 0);
     let bar = progress_bar(progress, loader.len() as u64, "validation".into());
     for batch in loader {
-        let n = batch.labels.len();
-        let x = Tensor::<4>::from_data(TensorData::new(batch.images, [n, 3, size, size]), device);
-        let logits = network.forward(x);
-        let loss = smoothed_cross_entropy(logits.clone(), &batch.labels, 0.0);
-        acc.add(read_f32(loss)?[0] as f64, &read_f32(logits)?, &batch.labels);
+        let (images, labels) = batch.into_tensor(size, device);
+        let logits = network.forward(images);
+        let loss = smoothed_cross_entropy(logits.clone(), &labels, 0.0);
+        acc.add(read_f32(loss)?[0] as f64, &read_f32(logits)?, &labels);
         bar.inc(1);
     }
     bar.finish_and_clear();

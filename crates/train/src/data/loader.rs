@@ -4,11 +4,12 @@
 //! number of workers) sees exactly the same batches.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use burn::prelude::*;
 use inception::{Preprocess, decode_image};
 
 use super::augment::train_view;
@@ -31,6 +32,17 @@ pub struct Batch {
     pub labels: Vec<i64>,
     /// Images that could not be decoded and were replaced by the next sample.
     pub unreadable: usize,
+}
+
+impl Batch {
+    /// The images as a `[n, 3, size, size]` tensor on `device`, and the labels.
+    pub fn into_tensor(self, size: usize, device: &Device) -> (Tensor<4>, Vec<i64>) {
+        let shape = [self.labels.len(), 3, size, size];
+        (
+            Tensor::from_data(TensorData::new(self.images, shape), device),
+            self.labels,
+        )
+    }
 }
 
 pub struct BatchLoader {
@@ -66,7 +78,6 @@ impl BatchLoader {
         let counter = Arc::new(AtomicUsize::new(start));
         let stop = Arc::new(AtomicBool::new(false));
         let (sender, receiver) = sync_channel(config.workers * 2);
-        let sender = Arc::new(Mutex::new(sender));
         let config = Arc::new(config.clone());
         let eval = Preprocess::timm_eval(config.arch).with_input_size(config.image_size);
         let workers = (0..config.workers)
@@ -87,7 +98,6 @@ impl BatchLoader {
                             return;
                         }
                         let batch = make_batch(&samples, &order, index, &config, &eval, view, epoch);
-                        let Ok(sender) = sender.lock() else { return };
                         if sender.send(batch).is_err() {
                             return;
                         }
