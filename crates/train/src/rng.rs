@@ -2,13 +2,7 @@
 //! resumed run makes exactly the choices the uninterrupted run would have made, whatever
 //! the number of worker threads.
 
-/// splitmix64 finaliser: a well-mixed 64-bit hash.
-pub fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use inception::model::synthetic::splitmix64 as mix;
 
 /// A small generator seeded from coordinates.
 #[derive(Clone, Debug)]

@@ -11,8 +11,9 @@ use burn::prelude::*;
 
 use super::Network;
 
-/// splitmix64: a 64-bit integer hash; `unit(i)` maps it to [-1, 1).
-fn splitmix64(mut z: u64) -> u64 {
+/// splitmix64: a well-mixed 64-bit integer hash (also the training crate's random
+/// source); `unit(i)` maps it to [-1, 1).
+pub fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
