@@ -26,4 +26,17 @@ torch.save(load_file(sys.argv[1]), sys.argv[2])' "$dir.tmp/weights.safetensors" 
     mv "$dir.tmp" "$dir"
   fi
 done
+
+# One PyTorch training step from the IRv2 fixture (the gradient check's reference), redone
+# when its script changes.
+step_script=$repo/tests/data/train_step.py
+step=$out/inception_resnet_v2_s0/train_step
+step_key=$(sha256sum "$step_script" | cut -c1-16)
+if [ "$(cat "$step/key" 2>/dev/null)" != "$step_key" ]; then
+  echo "fixtures.sh: making $step" >&2
+  rm -rf "$step" "$step.tmp"
+  "$venv/bin/python" "$step_script" "$out/inception_resnet_v2_s0" "$step.tmp" >&2
+  echo "$step_key" > "$step.tmp/key"
+  mv "$step.tmp" "$step"
+fi
 echo "$out"
