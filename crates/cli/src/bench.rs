@@ -1,5 +1,6 @@
-//! `bench`: inference latency per backend and batch size, one JSON line per configuration
-//! (compare against a reference run side by side: see tools/bench.sh).
+//! `bench`: inference latency (or, with `--train`, the time of a training step) per backend
+//! and batch size, one JSON line per configuration (compare against a reference run side by
+//! side: see tools/bench.sh and tools/bench_train.sh).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use burn::prelude::*;
 use inception::weights::load_weights_file;
-use inception::{Arch, NetworkConfig};
+use inception::{Arch, Network, NetworkConfig};
+use inception_train::TrainConfig;
+use inception_train::recipe::{optimizer, smoothed_cross_entropy, step, to_training};
 use serde::Serialize;
 
 use crate::backend::{Backend, read_logits};
@@ -31,12 +34,17 @@ pub struct Args {
     warmup: usize,
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Time a training step instead: train-mode forward, label-smoothed loss, backward and
+    /// the recipe's RMSProp update.
+    #[arg(long)]
+    train: bool,
 }
 
 #[derive(Serialize)]
 struct Record {
     arch: Arch,
     backend: String,
+    mode: &'static str,
     batch: usize,
     image_size: usize,
     runs: usize,
@@ -67,12 +75,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 burn::tensor::Distribution::Uniform(-1.0, 1.0),
                 &device,
             );
-            let call = || -> Result<f64> {
-                let t = Instant::now();
-                let logits = network.forward(input.clone());
-                // Reading back waits for the device, so the time covers the whole forward.
-                read_logits(logits)?;
-                Ok(t.elapsed().as_secs_f64() * 1e3)
+            let mut call: Box<dyn FnMut() -> Result<f64>> = if args.train {
+                Box::new(train_step(&network, input.clone(), &device))
+            } else {
+                Box::new(|| {
+                    let t = Instant::now();
+                    let logits = network.forward(input.clone());
+                    // Reading back waits for the device, so the time covers the whole forward.
+                    read_logits(logits)?;
+                    Ok(t.elapsed().as_secs_f64() * 1e3)
+                })
             };
             let first = call()?;
             for _ in 1..args.warmup {
@@ -84,6 +96,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let record = Record {
                 arch: args.arch,
                 backend: backend.to_string(),
+                mode: if args.train { "train" } else { "inference" },
                 batch,
                 image_size: size,
                 runs: times.len(),
@@ -98,4 +111,27 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One timed training step per call, on a copy of `network` on the autodiff device.
+fn train_step(network: &Network, input: Tensor<4>, device: &Device) -> impl FnMut() -> Result<f64> {
+    let config = TrainConfig::default();
+    let ad = device.clone().autodiff();
+    let mut model = Some(to_training(network.clone(), &ad));
+    let mut optim = optimizer(&config);
+    let input = input.to_device(&ad);
+    let labels: Vec<i64> = (0..input.dims()[0] as i64)
+        .map(|i| i % network.num_classes() as i64)
+        .collect();
+    move || {
+        let t = Instant::now();
+        let net = model.take().context("the network was lost in a failed step")?;
+        let logits = net.forward(input.clone());
+        let loss = smoothed_cross_entropy(logits, &labels, config.label_smoothing);
+        let net = step(&mut optim, config.learning_rate, net, loss);
+        // Reading a weight back waits for the update.
+        read_logits(net.classifier().weight.val())?;
+        model = Some(net);
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    }
 }
