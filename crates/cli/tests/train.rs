@@ -245,3 +245,55 @@ fn bad_data_folders() {
         "no residual connections",
     );
 }
+
+fn first_conv(network: &inception::Network) -> Vec<f32> {
+    match network {
+        inception::Network::InceptionResnetV2(n) => {
+            n.conv2d_1a.conv.weight.val().into_data().try_to_vec::<f32>().unwrap()
+        }
+        other => panic!("expected inception-resnet-v2, got {}", other.arch()),
+    }
+}
+
+#[test]
+fn fine_tunes_a_timm_checkpoint_with_a_new_classifier() {
+    let root = std::env::var("INCEPTION_FIXTURES").expect("INCEPTION_FIXTURES: run the suite with tests/run.sh");
+    let checkpoint = PathBuf::from(root).join("inception_resnet_v2_s0/weights.safetensors");
+    let dir = workdir("finetune");
+    make_data(&dir, "2", "6");
+    let out = ok(bin(&dir)
+        .args([
+            "train",
+            "--data",
+            "data",
+            "--backend",
+            "flex",
+            "--image-size",
+            "75",
+            "--batch-size",
+            "2",
+        ])
+        .args([
+            "--epochs",
+            "1",
+            "--max-steps-per-epoch",
+            "1",
+            "--lr",
+            "0.001",
+            "--ema-decay",
+            "none",
+        ])
+        .args(["--quiet", "--out", "run", "--init-weights"])
+        .arg(&checkpoint)
+        .output()
+        .unwrap());
+    assert!(out.contains("classes: circle, square"), "{out}");
+    let tuned = load_weights_file(&dir.join("run/model.bpk"), None, &Device::flex()).unwrap();
+    assert_eq!(tuned.network.num_classes(), 2, "the 1000-class classifier is replaced");
+    assert_eq!(tuned.network.num_features(), 1536, "full width, as the checkpoint");
+    // One small step away from timm's weights, far from a fresh initialisation.
+    let timm = load_weights_file(&checkpoint, None, &Device::flex()).unwrap();
+    let (a, b) = (first_conv(&tuned.network), first_conv(&timm.network));
+    let moved = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(moved > 0.0 && moved < 1e-2, "first conv moved by {moved}");
+}
