@@ -9,12 +9,25 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache/target}
 # Mesa's Vulkan loader probes the window system through it; headless runs have none.
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 
+mkdir -p "$cache"
+cargo fmt --all --check
+
+# On a cold machine burn's native build (~20 min) and the setup (apt, the tools built from
+# source, the oracle's 5 GB venv) each leave a core idle much of the time: run them together.
+cargo test --release --workspace --locked --no-run >"$cache/native-build.log" 2>&1 &
+native_build=$!
+trap 'kill $native_build 2>/dev/null || true' EXIT
 bash tests/setup.sh
 INCEPTION_FIXTURES=$(bash tests/fixtures.sh)
 export INCEPTION_FIXTURES
 echo "fixtures: $INCEPTION_FIXTURES" >&2
+if ! wait $native_build; then
+  tail -n 60 "$cache/native-build.log" >&2
+  echo "run.sh: the native build failed (log: $cache/native-build.log)" >&2
+  exit 1
+fi
+trap - EXIT
 
-cargo fmt --all --check
 cargo test --release --workspace --locked -- --nocapture 2>&1 | tee "$cache/last-test.log"
 
 # In the browser: the web crate (and the model crate under it) built for wasm32 and run by
