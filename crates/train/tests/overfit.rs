@@ -26,7 +26,9 @@ fn batch(size: usize, per_class: usize) -> (Vec<f32>, Vec<i64>) {
 fn losses(device: Device, steps: usize) -> Vec<f32> {
     let size = 75;
     let config = TrainConfig {
-        learning_rate: 0.01,
+        // Low enough that 8 steps on 4 images fall steadily whatever kernels wgpu's autotuner
+        // picks (at 0.01 the loss zigzagged on some picks).
+        learning_rate: 0.001,
         ..TrainConfig::default()
     };
     device.seed(0);
@@ -52,6 +54,7 @@ fn losses(device: Device, steps: usize) -> Vec<f32> {
 fn assert_falls(losses: &[f32]) {
     let first = losses[0];
     let last = *losses.last().unwrap();
+    eprintln!("losses: {losses:?}");
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
     assert!(last < 0.7 * first, "loss did not fall: {losses:?}");
 }
