@@ -1,4 +1,7 @@
 // The page: reads files (drop, pick, paste), sends them to the worker, shows the answers.
+// With `?bench` in its address it runs the benchmark mode instead (bench.js).
+import { benchParams, showBenchError, showBenchProgress, showBenchResult, startBench } from "./bench.js";
+
 const $ = (id) => document.getElementById(id);
 const worker = new Worker("./worker.js", { type: "module" });
 const pending = new Map();
@@ -23,6 +26,9 @@ worker.onmessage = ({ data }) => {
       setStatus($("backend"), b.kind === "webgpu"
         ? "Running on your GPU through WebGPU."
         : `Running on the CPU (slower). ${b.fallback_reason ?? ""}`);
+      if (b.kind !== "webgpu") {
+        document.querySelector(".sub").textContent = "The top-5 classes of your photos, computed on your CPU in WebAssembly. Nothing leaves this page.";
+      }
       break;
     }
     case "progress": {
@@ -48,8 +54,18 @@ worker.onmessage = ({ data }) => {
       queue.splice(0).forEach(classify);
       break;
     }
+    case "bench-progress":
+      showBenchProgress(data);
+      break;
+    case "bench-result":
+      showBenchResult(data.result);
+      break;
     case "result":
     case "error": {
+      if (data.during === "bench") {
+        showBenchError(data.message);
+        break;
+      }
       const card = pending.get(data.id);
       if (card) {
         pending.delete(data.id);
@@ -157,4 +173,6 @@ window.addEventListener("paste", (e) => handleFiles([...e.clipboardData.files]))
 if (!("gpu" in navigator)) {
   setStatus($("backend"), "This browser has no WebGPU: running on the CPU (slower).");
 }
-worker.postMessage({ type: "load-default" });
+const bench = benchParams(location.search);
+if (bench) startBench(worker, bench);
+else worker.postMessage({ type: "load-default" });

@@ -32,22 +32,43 @@ pub async fn init_device(allow_gpu: bool) -> (Device, Backend) {
     if let Some(known) = GPU.with(|g| g.borrow().clone()) {
         return known;
     }
-    let chosen = match Device::wgpu_options().init_async().await {
-        Ok(device) => (
-            device,
-            Backend {
-                kind: "webgpu",
-                fallback_reason: None,
-            },
-        ),
-        Err(e) => (
+    let cpu = |reason: String| {
+        (
             Device::flex(),
             Backend {
                 kind: "cpu",
-                fallback_reason: Some(format!("WebGPU is not available: {e}")),
+                fallback_reason: Some(reason),
             },
-        ),
+        )
+    };
+    // Asked before wgpu is: a browser without WebGPU then gets a plain answer, whatever
+    // wgpu's web backend would make of the missing API.
+    let chosen = if !browser_has_webgpu() {
+        cpu("This browser has no WebGPU (navigator.gpu is missing).".into())
+    } else {
+        match Device::wgpu_options().init_async().await {
+            Ok(device) => (
+                device,
+                Backend {
+                    kind: "webgpu",
+                    fallback_reason: None,
+                },
+            ),
+            Err(e) => {
+                // The details are for developers; the page gets a sentence.
+                web_sys::console::warn_1(&format!("WebGPU set-up failed: {e}").into());
+                cpu("This browser offers no usable WebGPU adapter (it may be switched off, or the GPU is not supported).".into())
+            }
+        }
     };
     GPU.with(|g| *g.borrow_mut() = Some(chosen.clone()));
     chosen
+}
+
+/// Whether `navigator.gpu` exists in this worker (or page).
+fn browser_has_webgpu() -> bool {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"navigator".into())
+        .and_then(|navigator| js_sys::Reflect::get(&navigator, &"gpu".into()))
+        .is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }

@@ -1,0 +1,53 @@
+// What the browser scripts share: a static file server on loopback and Debian's Chromium,
+// with or without WebGPU.
+import { chromium } from "playwright-core";
+import { createServer } from "node:http";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+
+const TYPES = {
+  ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+  ".css": "text/css", ".json": "application/json",
+};
+
+/** Serves `dir` on 127.0.0.1 (a free port); resolves to {origin, close()}. */
+export async function serveDir(dir) {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    let file = join(dir, path);
+    try {
+      if ((await stat(file)).isDirectory()) file = join(file, "index.html");
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": body.length });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+/** Flags that give headless Chromium a WebGPU adapter here (SwiftShader, on the CPU). */
+export const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader"];
+/** A browser without WebGPU: Chromium with it switched off offers no adapter. */
+export const NO_WEBGPU_FLAGS = ["--disable-blink-features=WebGPU"];
+
+/** Launches Debian's Chromium, headless, with `--no-sandbox` (CI runs as root). */
+export function launchChromium({ webgpu = true } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--no-first-run", ...(webgpu ? WEBGPU_FLAGS : NO_WEBGPU_FLAGS)],
+  });
+}
+
+/** Aborts, and records in `foreign`, every request that leaves `origin`. */
+export async function keepToOrigin(page, origin, foreign) {
+  await page.route("**/*", (route) => {
+    const url = route.request().url();
+    if (url.startsWith(origin) || url.startsWith("blob:") || url.startsWith("data:")) return route.continue();
+    foreign.push(url);
+    return route.abort();
+  });
+}
