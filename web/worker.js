@@ -2,12 +2,15 @@
 //   {type: "load-default"}                     weights listed in weights/manifest.json
 //   {type: "load-bytes", name, bytes}          a weights file the user dropped
 //   {type: "classify", id, bytes}              an image file
-// Messages out: {type: "backend"|"progress"|"weights"|"result"|"error", ...}.
+//   {type: "bench", ...}                       the benchmark mode (see bench.js)
+// Messages out: {type: "backend"|"progress"|"weights"|"result"|"bench-result"|"error", ...}.
 import init, { Classifier } from "./inception-web.js";
 
 const CACHE = "inception-weights-v1";
 let classifier = null;
+const workerStarted = performance.now();
 const ready = init();
+const wasmReady = ready.then(() => performance.now() - workerStarted);
 
 function post(msg) { self.postMessage(msg); }
 
@@ -52,24 +55,108 @@ async function load(bytes, label) {
   post({ type: "weights", info, label, ms: performance.now() - started });
 }
 
-async function loadDefault() {
-  // Development servers answer a missing file with index.html: anything that is not a
-  // manifest means no weights are shipped.
-  const res = await fetch("weights/manifest.json");
+// Development servers answer a missing file with index.html: anything that is not a
+// manifest means no weights are shipped (null).
+async function fetchManifest() {
+  const res = await fetch("weights/manifest.json", { cache: "no-store" });
   const manifest = res.ok ? await res.json().catch(() => null) : null;
-  if (!manifest?.file || !manifest?.sha256) {
-    post({ type: "weights", info: null, label: "none" });
-    return;
-  }
-  const url = `weights/${manifest.file}`;
-  const { bytes, fromCache, cache } = await fetchWeights(url, manifest.size);
+  return manifest?.file && manifest?.sha256 ? manifest : null;
+}
+
+async function checkHash(bytes, manifest, cache, url) {
   const hash = await sha256Hex(bytes);
   if (hash !== manifest.sha256) {
     if (cache) await cache.delete(url);
     throw new Error(`weights ${manifest.file} are damaged (sha256 ${hash.slice(0, 12)}…, expected ${manifest.sha256.slice(0, 12)}…)`);
   }
+}
+
+async function loadDefault() {
+  const manifest = await fetchManifest();
+  if (!manifest) {
+    post({ type: "weights", info: null, label: "none" });
+    return;
+  }
+  const url = `weights/${manifest.file}`;
+  const { bytes, fromCache, cache } = await fetchWeights(url, manifest.size);
+  await checkHash(bytes, manifest, cache, url);
   if (cache && !fromCache) await cache.put(url, new Response(bytes));
   await load(bytes, `${manifest.description || manifest.file}${fromCache ? " (from cache)" : ""}`);
+}
+
+async function fetchF32(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return new Float32Array(await res.arrayBuffer());
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+// The benchmark: a cold start of the shipped weights (download past the Cache API, hash
+// check, device set-up and upload, first result: burn compiles its shaders on first use),
+// then `runs` timed passes on one input after `warmup` untimed ones (the first included).
+// All durations in ms.
+async function bench({ allowGpu, runs, warmup, inputUrl, expectedUrl }) {
+  const wasm_init_ms = await wasmReady;
+  const manifest = await fetchManifest();
+  if (!manifest) throw new Error("no weights/manifest.json to benchmark");
+  let t = performance.now();
+  const { bytes } = await fetchWeights(`weights/${manifest.file}?nocache=${Date.now()}`, manifest.size);
+  const download_ms = performance.now() - t;
+  t = performance.now();
+  await checkHash(bytes, manifest, null, null);
+  const sha256_ms = performance.now() - t;
+  t = performance.now();
+  classifier?.free();
+  classifier = null;
+  classifier = await Classifier.load(bytes, allowGpu);
+  const load_ms = performance.now() - t;
+  const info = classifier.info();
+  post({ type: "backend", backend: info.backend });
+  const size = info.input_size;
+  const input = inputUrl ? await fetchF32(inputUrl) : syntheticInput(size);
+  if (input.length !== 3 * size * size) throw new Error(`the input has ${input.length} values, not 3 x ${size} x ${size}`);
+
+  const timed = async () => {
+    const start = performance.now();
+    const logits = await classifier.logits_for(input, size);
+    return { ms: performance.now() - start, logits };
+  };
+  // The first result is the first warm-up pass (as in ONNX Runtime Web's harness).
+  const passes = Math.max(1, warmup) + runs;
+  const first = await timed();
+  post({ type: "bench-progress", done: 1, total: passes, first_ms: first.ms });
+  const times = [];
+  for (let done = 2; done <= passes; done++) {
+    const { ms } = await timed();
+    if (done > passes - runs) times.push(ms);
+    post({ type: "bench-progress", done, total: passes });
+  }
+  let max_abs_diff = null;
+  if (expectedUrl) {
+    const want = await fetchF32(expectedUrl);
+    if (want.length !== first.logits.length) throw new Error(`expected ${want.length} logits, got ${first.logits.length}`);
+    max_abs_diff = Math.max(...want.map((w, i) => Math.abs(w - first.logits[i])));
+  }
+  const ms = median(times);
+  return {
+    engine: "inception-web (burn)", backend: info.backend.kind, adapter: info.backend.fallback_reason ?? "WebGPU",
+    arch: info.arch, input_size: size, weights_bytes: bytes.length,
+    cold: { wasm_init_ms, download_ms, sha256_ms, load_ms, first_result_ms: first.ms,
+      shader_compile_ms: Math.max(0, first.ms - ms) },
+    warmup, runs, times_ms: times, median_ms: ms, images_per_s: 1000 / ms, max_abs_diff,
+  };
+}
+
+// A smooth deterministic pattern in [-1, 1] when no input file is given.
+function syntheticInput(size) {
+  const x = new Float32Array(3 * size * size);
+  for (let c = 0; c < 3; c++)
+    for (let i = 0; i < size * size; i++) x[c * size * size + i] = Math.sin(0.05 * i + c) * 0.8;
+  return x;
 }
 
 self.onmessage = async ({ data }) => {
@@ -80,6 +167,8 @@ self.onmessage = async ({ data }) => {
       if (!classifier) throw new Error("no weights are loaded yet");
       const result = await classifier.classify(new Uint8Array(data.bytes));
       post({ type: "result", id: data.id, result });
+    } else if (data.type === "bench") {
+      post({ type: "bench-result", result: await bench(data) });
     }
   } catch (e) {
     post({ type: "error", id: data.id, during: data.type, message: String(e?.message ?? e) });
