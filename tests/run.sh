@@ -11,21 +11,31 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 
 mkdir -p "$cache"
 cargo fmt --all --check
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
 
-# On a cold machine burn's native build (~20 min) and the setup (apt, the tools built from
-# source, the oracle's 5 GB venv) each leave a core idle much of the time: run them together.
+# On a cold machine the native build of burn (~20 min), its wasm32 build (~11 min) and the
+# setup (apt, wasm-bindgen and trunk built from source, the oracle's 5 GB venv) each leave a
+# core idle much of the time: run the three together. The wasm32 build has a target folder
+# of its own (trunk uses it too) so that cargo's folder lock does not serialise the two.
+wasm_target=$cache/target-wasm
 cargo test --release --workspace --locked --no-run >"$cache/native-build.log" 2>&1 &
 native_build=$!
-trap 'kill $native_build 2>/dev/null || true' EXIT
+CARGO_TARGET_DIR=$wasm_target cargo test --release --locked --target wasm32-unknown-unknown -p inception-web \
+  --no-run >"$cache/wasm-build.log" 2>&1 &
+wasm_build=$!
+trap 'kill $native_build $wasm_build 2>/dev/null || true' EXIT
 bash tests/setup.sh
 INCEPTION_FIXTURES=$(bash tests/fixtures.sh)
 export INCEPTION_FIXTURES
 echo "fixtures: $INCEPTION_FIXTURES" >&2
-if ! wait $native_build; then
-  tail -n 60 "$cache/native-build.log" >&2
-  echo "run.sh: the native build failed (log: $cache/native-build.log)" >&2
-  exit 1
-fi
+for build in native wasm; do
+  pid=${build}_build
+  if ! wait "${!pid}"; then
+    tail -n 60 "$cache/$build-build.log" >&2
+    echo "run.sh: the $build build failed (log: $cache/$build-build.log)" >&2
+    exit 1
+  fi
+done
 trap - EXIT
 
 cargo test --release --workspace --locked -- --nocapture 2>&1 | tee "$cache/last-test.log"
@@ -39,12 +49,12 @@ expected=$cache/web-expected-irv2-75.f32
   cd crates/web  # wasm-bindgen-test-runner reads webdriver.json (Chromium's flags) here
   INCEPTION_WEB_EXPECTED=$expected CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=900 \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$cache/tools/bin/wasm-bindgen-test-runner \
-    cargo test --release --locked --target wasm32-unknown-unknown -p inception-web -- --nocapture
+    CARGO_TARGET_DIR=$wasm_target cargo test --release --locked --target wasm32-unknown-unknown -p inception-web -- --nocapture
 ) 2>&1 | tee -a "$cache/last-test.log"
 
 # The demo site end to end: trunk builds it, Playwright drives Debian's Chromium on WebGPU,
 # drops two images, and the top-5 shown must equal the native CLI's for the same weights.
-PATH=$cache/tools/bin:$PATH trunk build --release
+PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=$wasm_target trunk build --release
 site=$(mktemp -d)
 cp -r dist/. "$site/"
 fixture=$INCEPTION_FIXTURES/inception_resnet_v2_s0
@@ -58,6 +68,12 @@ Image.open(sys.argv[1]).transpose(Image.FLIP_LEFT_RIGHT).rotate(90).save(sys.arg
 node tests/e2e/page.mjs "$site" "$site/expected.jsonl" "$site/photo-a.png" "$site/photo-b.png" \
   "$cache/e2e-screenshot.png" 2>&1 | tee -a "$cache/last-test.log"
 rm -rf "$site"
+
+# The page's benchmark mode on the shipped weights, on WebGPU and on the CPU: it must finish
+# with complete figures on the backend asked for (the figures themselves are not judged here).
+node tests/e2e/bench.mjs dist webgpu,cpu 2 1 >"$cache/bench-smoke.jsonl"
+echo "page benchmark mode: $(wc -l <"$cache/bench-smoke.jsonl") complete results" | tee -a "$cache/last-test.log"
+echo "1 passed, 0 failed" | tee -a "$cache/last-test.log"
 
 # One closing line for the whole suite (cargo's native and wasm runs, and the page).
 passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$cache/last-test.log" | awk '{s += $4} END {print s + 0}')

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on a fresh Debian machine (idempotent; fast when
 # everything is already there), tools kept in a cache outside the clone:
-#   wasm32 target, wasm-bindgen-cli, trunk          (the site; all that `--demo` installs)
+#   wasm32 target, wasm-bindgen-cli, trunk, wasm-opt (the site; all that `--demo` installs)
 #   Mesa's Vulkan drivers, Chromium + chromedriver,  (the tests: lavapipe runs wgpu on the CPU
 #   playwright-core, the timm oracle's Python venv    when there is no GPU)
 #   usage: tests/setup.sh [--demo]
@@ -30,6 +30,8 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 # wasm-bindgen's CLI (and its test runner) must be the version in Cargo.lock. Built from
 # crates.io source (prebuilt downloads are not an option everywhere), kept in the cache.
 tools=$cache/tools
+# The tools run for seconds; optimising them less makes their cold build much shorter.
+export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
 wb_version=$(grep -A1 '^name = "wasm-bindgen"$' "$repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
 if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ]; then
   echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes)" >&2
@@ -40,6 +42,14 @@ if [ "$("$tools/bin/trunk" --version 2>/dev/null)" != "trunk 0.21.14" ]; then
   # 0.21.14: the newest trunk that builds with this Rust. About 12 minutes, once.
   echo "setup: cargo install trunk 0.21.14 (about 12 minutes)" >&2
   cargo install -q trunk --version =0.21.14 --locked --root "$tools" >&2
+fi
+# wasm-opt for trunk's release build: binaryen 132 from npm (Debian's is older), pinned in
+# Trunk.toml so that trunk uses it instead of downloading one.
+if [ "$("$tools/bin/wasm-opt" --version 2>/dev/null)" != "wasm-opt version 132 (version_132)" ]; then
+  echo "setup: npm install binaryen 132 (wasm-opt)" >&2
+  npm install --no-audit --no-fund --silent --prefix "$tools/binaryen" binaryen@132.0.0 >&2
+  mkdir -p "$tools/bin"
+  ln -sf "$tools/binaryen/node_modules/.bin/wasm-opt" "$tools/bin/wasm-opt"
 fi
 $demo_only && exit 0
 

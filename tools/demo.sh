@@ -8,4 +8,4 @@ cd "$repo"
 cache=${INCEPTION_CACHE:-$HOME/.cache/inception-rs}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache/target}
 bash tests/setup.sh --demo
-PATH=$cache/tools/bin:$PATH exec trunk serve --release --address 127.0.0.1 --port "${PORT:-8080}"
+PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=$cache/target-wasm exec trunk serve --release --address 127.0.0.1 --port "${PORT:-8080}"
