@@ -44,7 +44,7 @@ const ms = (x) => `${x.toFixed(0)} ms`;
 
 export function showBenchResult(r) {
   const rows = [
-    ["backend", `${r.backend}${r.backend === "cpu" ? ` (${r.adapter})` : ""}`],
+    ["backend", `${r.backend}${r.fallback_reason ? ` (${r.fallback_reason})` : ""}`],
     ["network", `${r.arch}, ${r.input_size}×${r.input_size}, batch 1`],
     ["weights", `${(r.weights_bytes / 1e6).toFixed(1)} MB`],
     ["cold: wasm start", ms(r.cold.wasm_init_ms)],

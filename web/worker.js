@@ -143,7 +143,7 @@ async function bench({ allowGpu, runs, warmup, inputUrl, expectedUrl }) {
   }
   const ms = median(times);
   return {
-    engine: "inception-web (burn)", backend: info.backend.kind, adapter: info.backend.fallback_reason ?? "WebGPU",
+    engine: "inception-web (burn)", backend: info.backend.kind, fallback_reason: info.backend.fallback_reason ?? null,
     arch: info.arch, input_size: size, weights_bytes: bytes.length,
     cold: { wasm_init_ms, download_ms, sha256_ms, load_ms, first_result_ms: first.ms,
       shader_compile_ms: Math.max(0, first.ms - ms) },

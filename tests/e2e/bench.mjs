@@ -8,7 +8,7 @@ import { keepToOrigin, launchChromium, serveDir } from "./browser.mjs";
 /** What is wrong with a benchmark result, or null: it must be complete and on the backend asked for. */
 function check(r, backend, runs) {
   const finite = (x) => Number.isFinite(x) && x >= 0;
-  if (r.backend !== backend) return `ran on ${r.backend} (${r.adapter}), not ${backend}`;
+  if (r.backend !== backend) return `ran on ${r.backend} (${r.fallback_reason}), not ${backend}`;
   if (r.times_ms?.length !== runs || !r.times_ms.every((t) => finite(t) && t > 0)) return `bad times ${r.times_ms}`;
   if (!Object.values(r.cold ?? {}).every(finite)) return `bad cold-start figures ${JSON.stringify(r.cold)}`;
   if (!(r.median_ms > 0)) return `bad median ${r.median_ms}`;
