@@ -52,7 +52,7 @@ export function showBenchResult(r) {
     ["cold: sha256 check", ms(r.cold.sha256_ms)],
     ["cold: device and upload", ms(r.cold.load_ms)],
     ["cold: first result", ms(r.cold.first_result_ms)],
-    ["of which shader compilation (first − median)", ms(r.cold.shader_compile_ms)],
+    [r.backend === "webgpu" ? "of which shader compilation (first − median)" : "of which one-time work (first − median)", ms(r.cold.shader_compile_ms)],
     [`ms/image (median of ${r.runs} after ${r.warmup} warm-up)`, `${r.median_ms.toFixed(1)} ms`],
     ["images/s", r.images_per_s.toFixed(2)],
   ];
