@@ -32,6 +32,9 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 tools=$cache/tools
 # The tools run for seconds; optimising them less makes their cold build much shorter.
 export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+# cargo install builds in CARGO_TARGET_DIR when it is set, and would wait there for the lock
+# that run.sh's native build holds: the tools build in cargo's own temporary folder instead.
+unset CARGO_TARGET_DIR
 wb_version=$(grep -A1 '^name = "wasm-bindgen"$' "$repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
 if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ]; then
   echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes)" >&2
