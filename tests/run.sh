@@ -10,6 +10,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache/target}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 
 mkdir -p "$cache"
+# Elapsed time at each milestone, so that a slow run shows where its time went.
+started=$SECONDS
+milestone() { printf '[run.sh +%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*" >&2; }
 cargo fmt --all --check
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
 
@@ -26,9 +29,10 @@ CARGO_TARGET_DIR=$wasm_target cargo build --release --locked --target wasm32-unk
 wasm_build=$!
 trap 'kill $native_build $wasm_build 2>/dev/null || true' EXIT
 bash tests/setup.sh
+milestone "set-up done"
 INCEPTION_FIXTURES=$(bash tests/fixtures.sh)
 export INCEPTION_FIXTURES
-echo "fixtures: $INCEPTION_FIXTURES" >&2
+milestone "fixtures: $INCEPTION_FIXTURES"
 for build in native wasm; do
   pid=${build}_build
   if ! wait "${!pid}"; then
@@ -36,10 +40,20 @@ for build in native wasm; do
     echo "run.sh: the $build build failed (log: $cache/$build-build.log)" >&2
     exit 1
   fi
+  milestone "$build build done"
 done
 trap - EXIT
 
-cargo test --release --workspace --locked -- --nocapture 2>&1 | tee "$cache/last-test.log"
+# The demo site, built by trunk (wasm-bindgen, then wasm-opt: one core for about two minutes)
+# while the native tests run; the end-to-end test below serves it.
+PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=$wasm_target trunk build --release >"$cache/trunk-build.log" 2>&1 &
+trunk_build=$!
+trap 'kill $trunk_build 2>/dev/null || true' EXIT
+
+# The autotuner's minimal level: it times fewer kernel variants on lavapipe (the training
+# tests take a third of the time) and every kernel it can pick computes the same function.
+CUBECL_AUTOTUNE_LEVEL=minimal cargo test --release --workspace --locked -- --nocapture 2>&1 | tee "$cache/last-test.log"
+milestone "native tests done"
 
 # In the browser: the web crate (and the model crate under it) built for wasm32 and run by
 # wasm-bindgen-test in headless Chromium on WebGPU (SwiftShader), against the native
@@ -52,10 +66,17 @@ expected=$cache/web-expected-irv2-75.f32
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$cache/tools/bin/wasm-bindgen-test-runner \
     CARGO_TARGET_DIR=$wasm_target cargo test --release --locked --target wasm32-unknown-unknown -p inception-web -- --nocapture
 ) 2>&1 | tee -a "$cache/last-test.log"
+milestone "browser tests (wasm-bindgen-test) done"
 
 # The demo site end to end: trunk builds it, Playwright drives Debian's Chromium on WebGPU,
 # drops two images, and the top-5 shown must equal the native CLI's for the same weights.
-PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=$wasm_target trunk build --release
+if ! wait $trunk_build; then
+  tail -n 60 "$cache/trunk-build.log" >&2
+  echo "run.sh: trunk build failed (log: $cache/trunk-build.log)" >&2
+  exit 1
+fi
+trap - EXIT
+milestone "trunk build done"
 site=$(mktemp -d)
 cp -r dist/. "$site/"
 fixture=$INCEPTION_FIXTURES/inception_resnet_v2_s0
@@ -69,12 +90,14 @@ Image.open(sys.argv[1]).transpose(Image.FLIP_LEFT_RIGHT).rotate(90).save(sys.arg
 node tests/e2e/page.mjs "$site" "$site/expected.jsonl" "$site/photo-a.png" "$site/photo-b.png" \
   "$cache/e2e-screenshot.png" 2>&1 | tee -a "$cache/last-test.log"
 rm -rf "$site"
+milestone "end-to-end page test done"
 
 # The page's benchmark mode on the shipped weights, on WebGPU and on the CPU: it must finish
 # with complete figures on the backend asked for (the figures themselves are not judged here).
 node tests/e2e/bench.mjs dist webgpu,cpu 2 1 >"$cache/bench-smoke.jsonl"
 echo "page benchmark mode: $(wc -l <"$cache/bench-smoke.jsonl") complete results" | tee -a "$cache/last-test.log"
 echo "1 passed, 0 failed" | tee -a "$cache/last-test.log"
+milestone "page benchmark smoke done"
 
 # One closing line for the whole suite (cargo's native and wasm runs, and the page).
 passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$cache/last-test.log" | awk '{s += $4} END {print s + 0}')

@@ -11,6 +11,18 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${INCEPTION_CACHE:-$HOME/.cache/inception-rs}
 mkdir -p "$cache"
 
+# The timm oracle's venv (torch + timm, ~5 GB from PyPI) is mostly download and unpacking:
+# it is made in the background while the tools below compile.
+venv_job=""
+oracle=${ORACLE_DIR:-$repo/../shared/oracle}
+if ! $demo_only && [ ! -x "$cache/oracle-venv/bin/python" ]; then
+  echo "setup: creating the timm oracle venv in $cache/oracle-venv (torch + timm, ~5 GB)" >&2
+  rm -rf "$cache/oracle-venv.tmp"
+  bash "$oracle/setup_venv.sh" "$cache/oracle-venv.tmp" >&2 &
+  venv_job=$!
+  trap '[ -n "$venv_job" ] && kill "$venv_job" 2>/dev/null || true' EXIT
+fi
+
 need_apt=()
 $demo_only || {
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers libvulkan1)
@@ -38,13 +50,21 @@ unset CARGO_TARGET_DIR
 wb_version=$(grep -A1 '^name = "wasm-bindgen"$' "$repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
 if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ]; then
   echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes)" >&2
+  t0=$SECONDS
   cargo install -q wasm-bindgen-cli --version "=$wb_version" --root "$tools" >&2
+  echo "setup: wasm-bindgen-cli built in $((SECONDS - t0))s" >&2
 fi
 
 if [ "$("$tools/bin/trunk" --version 2>/dev/null)" != "trunk 0.21.14" ]; then
-  # 0.21.14: the newest trunk that builds with this Rust. About 12 minutes, once.
-  echo "setup: cargo install trunk 0.21.14 (about 12 minutes)" >&2
-  cargo install -q trunk --version =0.21.14 --locked --root "$tools" >&2
+  # 0.21.14: the newest trunk that builds with this Rust. trunk itself only starts cargo,
+  # wasm-bindgen and wasm-opt and copies files, so it is built unoptimised (as fast as an
+  # optimised one for our site, for half the compile time) and without TLS: with
+  # `offline = true` it downloads nothing. About 3 minutes, once.
+  echo "setup: cargo install trunk 0.21.14 (about 3 minutes)" >&2
+  t0=$SECONDS
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=0 cargo install -q trunk --version =0.21.14 --locked --no-default-features \
+    --root "$tools" >&2
+  echo "setup: trunk built in $((SECONDS - t0))s" >&2
 fi
 # wasm-opt for trunk's release build: binaryen 132 from npm (Debian's is older), pinned in
 # Trunk.toml so that trunk uses it instead of downloading one.
@@ -58,10 +78,9 @@ $demo_only && exit 0
 
 [ -d "$repo/tests/e2e/node_modules/playwright-core" ] || (cd "$repo/tests/e2e" && npm ci --no-audit --no-fund >&2)
 
-oracle=${ORACLE_DIR:-$repo/../shared/oracle}
-if [ ! -x "$cache/oracle-venv/bin/python" ]; then
-  echo "setup: creating the timm oracle venv in $cache/oracle-venv (torch + timm, ~5 GB)" >&2
-  rm -rf "$cache/oracle-venv.tmp"
-  bash "$oracle/setup_venv.sh" "$cache/oracle-venv.tmp" >&2
+if [ -n "$venv_job" ]; then
+  wait "$venv_job" || { echo "setup: making the oracle venv failed" >&2; exit 1; }
+  venv_job=""
   mv "$cache/oracle-venv.tmp" "$cache/oracle-venv"
+  echo "setup: oracle venv ready" >&2
 fi
