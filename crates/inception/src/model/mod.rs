@@ -7,6 +7,7 @@ pub mod inception_resnet_v1;
 pub mod inception_resnet_v2;
 pub mod inception_resnet_v2_paper;
 pub mod inception_v4;
+mod network_module;
 pub mod pool;
 pub mod reduction;
 pub mod residual;
