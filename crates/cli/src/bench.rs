@@ -11,7 +11,8 @@ use burn::prelude::*;
 use inception::weights::load_weights_file;
 use inception::{Arch, Network, NetworkConfig};
 use inception_train::TrainConfig;
-use inception_train::recipe::{optimizer, smoothed_cross_entropy, step, to_training};
+use inception_train::learner::{TrainBatch, learner, schedule, train_step as run_train_step};
+use inception_train::recipe::to_training;
 use serde::Serialize;
 
 use crate::backend::{Backend, read_logits};
@@ -76,7 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 &device,
             );
             let mut call: Box<dyn FnMut() -> Result<f64>> = if args.train {
-                Box::new(train_step(&network, input.clone(), &device))
+                Box::new(train_step(&network, input.clone(), &device)?)
             } else {
                 Box::new(|| {
                     let t = Instant::now();
@@ -113,25 +114,32 @@ pub fn run(args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One timed training step per call, on a copy of `network` on the autodiff device.
-fn train_step(network: &Network, input: Tensor<4>, device: &Device) -> impl FnMut() -> Result<f64> {
+/// One timed training step per call, through burn-train's `Learner` as `inception train`
+/// runs it (no dropout), on a copy of `network` on the autodiff device.
+fn train_step(network: &Network, input: Tensor<4>, device: &Device) -> Result<impl FnMut() -> Result<f64>> {
     let config = TrainConfig::default();
     let ad = device.clone().autodiff();
-    let mut model = Some(to_training(network.clone(), &ad));
-    let mut optim = optimizer(&config);
+    let mut learner = learner(
+        to_training(network.clone(), &ad),
+        &config,
+        None,
+        schedule(&config, 1, 0)?,
+    );
     let input = input.to_device(&ad);
     let labels: Vec<i64> = (0..input.dims()[0] as i64)
         .map(|i| i % network.num_classes() as i64)
         .collect();
-    move || {
+    Ok(move || {
         let t = Instant::now();
-        let net = model.take().context("the network was lost in a failed step")?;
-        let logits = net.forward(input.clone());
-        let loss = smoothed_cross_entropy(logits, &labels, config.label_smoothing);
-        let net = step(&mut optim, config.learning_rate, net, loss);
+        let batch = TrainBatch {
+            images: input.clone(),
+            labels: labels.clone(),
+            dropout_mask: None,
+            label_smoothing: config.label_smoothing,
+        };
+        run_train_step(&mut learner, batch);
         // Reading a weight back waits for the update.
-        read_logits(net.classifier().weight.val())?;
-        model = Some(net);
+        read_logits(learner.model().network.classifier().weight.val())?;
         Ok(t.elapsed().as_secs_f64() * 1e3)
-    }
+    })
 }

@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::optim::{ModuleOptimizer, OptimizerRecord};
+use burn::optim::OptimizerRecord;
 use inception::Network;
 use inception::weights::{WeightsMeta, load_weights, save_burnpack};
 use serde::{Deserialize, Serialize};
@@ -81,12 +81,14 @@ pub fn checkpoint_dir(run: &Path) -> PathBuf {
     run.join("checkpoint")
 }
 
+/// Writes a checkpoint. `optimizer` is the optimizer's state after the last step, or
+/// `None` when no step has run since the newest checkpoint (whose state is then kept).
 pub fn save(
     run: &Path,
     state: &TrainState,
     model: &Network,
     ema: Option<&Network>,
-    optimizer: &ModuleOptimizer,
+    optimizer: Option<OptimizerRecord>,
     meta: &WeightsMeta,
 ) -> Result<(), CheckpointError> {
     let final_dir = checkpoint_dir(run);
@@ -109,10 +111,18 @@ pub fn save(
         sync_file(&ema_path).map_err(io_error(&ema_path))?;
     }
     let optim_path = tmp.join("optimizer.bpk");
-    optimizer
-        .to_record()
-        .save(&optim_path)
-        .map_err(|e| corrupt(&optim_path, format!("{e:?}")))?;
+    match optimizer {
+        Some(record) => record
+            .save(&optim_path)
+            .map_err(|e| corrupt(&optim_path, format!("{e:?}")))?,
+        None => {
+            // No optimizer step since the last checkpoint: its state carries over.
+            let previous = newest(run)
+                .map(|dir| dir.join("optimizer.bpk"))
+                .ok_or_else(|| corrupt(&optim_path, "no optimizer state to carry over".into()))?;
+            fs::copy(&previous, &optim_path).map_err(io_error(&previous))?;
+        }
+    }
     sync_file(&optim_path).map_err(io_error(&optim_path))?;
     let state_path = tmp.join("state.json");
     let json = serde_json::to_vec_pretty(state).map_err(|e| corrupt(&state_path, e.to_string()))?;
@@ -133,12 +143,17 @@ pub fn save(
     Ok(())
 }
 
+/// The folder of the newest complete checkpoint: `checkpoint/`, or `checkpoint.old/` when a
+/// crash came between the two renames of a save.
+fn newest(run: &Path) -> Option<PathBuf> {
+    [checkpoint_dir(run), run.join("checkpoint.old")]
+        .into_iter()
+        .find(|d| d.join("state.json").is_file())
+}
+
 /// The newest complete checkpoint of a run (`None` if it has none), loaded onto `device`.
 pub fn load(run: &Path, device: &burn::prelude::Device) -> Result<Option<Loaded>, CheckpointError> {
-    let dir = [checkpoint_dir(run), run.join("checkpoint.old")]
-        .into_iter()
-        .find(|d| d.join("state.json").is_file());
-    let Some(dir) = dir else { return Ok(None) };
+    let Some(dir) = newest(run) else { return Ok(None) };
     let read = |name: &str| {
         let path = dir.join(name);
         fs::read(&path).map_err(io_error(&path))

@@ -1,5 +1,7 @@
 //! Training for the networks of the `inception` crate, natively on any burn backend (wgpu
-//! for a GPU, flex or ndarray on the CPU).
+//! for a GPU, flex or ndarray on the CPU), on burn-train: every step runs through its
+//! `Learner` ([`learner`]), around which this crate keeps the epochs, the data order, the
+//! EMA, the evaluation and the checkpoints.
 //!
 //! The default recipe is the paper's (Szegedy et al., AAAI 2017, Section 4): RMSProp with
 //! decay 0.9 and epsilon 1.0, learning rate 0.045 decayed by 0.94 every two epochs, weight
@@ -16,6 +18,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod ema;
+pub mod learner;
 pub mod metrics;
 pub mod plot;
 pub mod recipe;

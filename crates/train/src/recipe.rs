@@ -9,7 +9,7 @@
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{GradientsParams, ModuleOptimizer, RmsPropConfig};
+use burn::optim::{ModuleOptimizer, RmsPropConfig};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use inception::Network;
@@ -27,27 +27,6 @@ pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
         .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay)))
         .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
         .init()
-}
-
-/// One optimizer step: gradients of `loss` applied to `network`.
-pub fn step(optimizer: &mut ModuleOptimizer, learning_rate: f64, network: Network, loss: Tensor<1>) -> Network {
-    struct Step<'o> {
-        optimizer: &'o mut ModuleOptimizer,
-        learning_rate: f64,
-        gradients: burn::tensor::Gradients,
-    }
-    impl MapModule for Step<'_> {
-        fn map<M: Module>(self, module: M) -> M {
-            let grads = GradientsParams::from_grads(self.gradients, &module);
-            self.optimizer.step(self.learning_rate, module, grads)
-        }
-    }
-    let gradients = loss.backward();
-    network.map(Step {
-        optimizer,
-        learning_rate,
-        gradients,
-    })
 }
 
 /// Cross-entropy against smoothed targets, `(1 - e) one_hot + e / classes` (PyTorch's

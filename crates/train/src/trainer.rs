@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use burn::nn::LinearConfig;
-use burn::optim::ModuleOptimizer;
+use burn::optim::OptimizerRecord;
 use burn::prelude::*;
+use burn::train::{ClassificationOutput, InferenceStep};
 use inception::weights::{WeightsMeta, load_weights_file, save_burnpack};
 use inception::{Network, NetworkConfig, Preprocess};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,9 +20,10 @@ use crate::checkpoint::{self, TrainState, write_atomically};
 use crate::config::TrainConfig;
 use crate::data::{BatchLoader, Sample, View, scan};
 use crate::ema::Ema;
+use crate::learner::{EvalBatch, TrainBatch, Trainee, learner, schedule, train_step};
 use crate::metrics::{Accumulator, EpochMetrics, write_csv};
 use crate::plot::curves_svg;
-use crate::recipe::{dropout_mask, optimizer, smoothed_cross_entropy, step, to_training, to_valid};
+use crate::recipe::{dropout_mask, to_training, to_valid};
 use crate::rng::Rng;
 
 /// Set (by a Ctrl-C handler) to stop after the current step with a checkpoint.
@@ -123,7 +125,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
     }
     let classes = dataset.classes.clone();
 
-    let (mut model, mut state, optimizer_record, ema_network) = match loaded {
+    let (model, mut state, optimizer_record, ema_network) = match loaded {
         Some(l) => {
             if l.state.classes != classes {
                 bail!(
@@ -151,14 +153,23 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
             (to_training(model, &ad_device), state, None, None)
         }
     };
-    let mut optim = optimizer(&config);
-    if let Some(record) = optimizer_record {
-        optim = optim.load_record(record);
-    }
     let mut ema = config.ema_decay.map(|decay| {
         let start = ema_network.unwrap_or_else(|| to_valid(&model));
         Ema::new(start, decay, state.ema_updates)
     });
+    let num_features = model.num_features();
+    let train_samples = Arc::new(dataset.train);
+    let val_samples = Arc::new(dataset.val);
+    let batches_per_epoch = BatchLoader::epoch_len(train_samples.len(), &config, View::Train);
+    // burn-train's Learner runs every step: the schedule's step, the forward and backward
+    // passes (`TrainStep`), and the optimizer's step.
+    let mut learner = learner(
+        model,
+        &config,
+        optimizer_record,
+        schedule(&config, batches_per_epoch, state.global_step)?,
+    );
+    let optimizer_snapshot = learner.model().snapshot();
     write_atomically(&run.join("config.json"), &serde_json::to_vec_pretty(&config)?)?;
 
     let meta = WeightsMeta {
@@ -168,11 +179,9 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         residual_scale: config.residual_scale,
         ..WeightsMeta::new(config.arch, classes.len(), format!("trained: {}", run.display()))
     };
-    let save_checkpoint = |state: &TrainState, model: &Network, ema: Option<&Ema>, optim: &ModuleOptimizer| {
+    let save_checkpoint = |state: &TrainState, model: &Network, ema: Option<&Ema>, optim: Option<OptimizerRecord>| {
         checkpoint::save(run, state, &to_valid(model), ema.map(|e| &e.network), optim, &meta)
     };
-    let train_samples = Arc::new(dataset.train);
-    let val_samples = Arc::new(dataset.val);
     let size = config.image_size;
     let mut summary = RunSummary {
         history: Vec::new(),
@@ -199,19 +208,29 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         for batch in loader {
             let (images, labels) = batch.into_tensor(size, &ad_device);
             let n = labels.len();
-            let mut features = model.pre_logits(images);
-            if config.dropout > 0.0 {
+            let dropout_mask = (config.dropout > 0.0).then(|| {
                 let mut rng = Rng::at(&[config.seed, 0xD80, state.global_step]);
-                let [b, f] = features.dims();
-                features = features * dropout_mask(b, f, config.dropout, &mut rng, &ad_device);
+                dropout_mask(n, num_features, config.dropout, &mut rng, &ad_device)
+            });
+            // A checkpoint follows this step at the end of the epoch or on Ctrl-C: the
+            // optimizer's state after it is needed then.
+            let stop = interrupt.load(Ordering::SeqCst);
+            if stop || state.batch + 1 == batches_per_epoch {
+                optimizer_snapshot.request();
             }
-            let logits = model.classify_features(features);
-            let loss = smoothed_cross_entropy(logits.clone(), &labels, config.label_smoothing);
-            let loss_value = read_f32(loss.clone())?[0] as f64;
-            let logits_host = read_f32(logits.clone().detach())?;
-            model = step(&mut optim, learning_rate, model, loss);
+            let ClassificationOutput { loss, output, .. } = train_step(
+                &mut learner,
+                TrainBatch {
+                    images,
+                    labels: labels.clone(),
+                    dropout_mask,
+                    label_smoothing: config.label_smoothing,
+                },
+            );
+            let loss_value = read_f32(loss)?[0] as f64;
+            let logits_host = read_f32(output)?;
             if let Some(ema) = ema.as_mut() {
-                ema.update(to_valid(&model));
+                ema.update(to_valid(&learner.model().network));
                 state.ema_updates = ema.updates;
             }
             state.epoch_train.add(loss_value, &logits_host, &labels);
@@ -238,9 +257,14 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 summary.history = state.history;
                 return Ok(summary);
             }
-            if interrupt.load(Ordering::SeqCst) {
+            if stop {
                 bar.abandon_with_message("interrupted: checkpoint saved");
-                save_checkpoint(&state, &model, ema.as_ref(), &optim)?;
+                save_checkpoint(
+                    &state,
+                    &learner.model().network,
+                    ema.as_ref(),
+                    optimizer_snapshot.take(),
+                )?;
                 summary.interrupted = true;
                 summary.history = state.history.clone();
                 return Ok(summary);
@@ -252,7 +276,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         let evaluated = ema
             .as_ref()
             .map(|e| e.network.clone())
-            .unwrap_or_else(|| to_valid(&model));
+            .unwrap_or_else(|| to_valid(&learner.model().network));
         let val = evaluate(&evaluated, val_samples.clone(), &config, &device, progress)?;
         let metrics = EpochMetrics {
             epoch: epoch + 1,
@@ -297,7 +321,12 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         let export = run.join(EXPORT_NAME);
         save_burnpack(&evaluated, &meta, &export).map_err(anyhow::Error::msg)?;
         summary.exported = Some(export);
-        save_checkpoint(&state, &model, ema.as_ref(), &optim)?;
+        save_checkpoint(
+            &state,
+            &learner.model().network,
+            ema.as_ref(),
+            optimizer_snapshot.take(),
+        )?;
     }
     summary.history = state.history;
     Ok(summary)
@@ -336,11 +365,17 @@ pub fn evaluate(
     let size = config.image_size;
     let loader = BatchLoader::new(samples, config, View::Eval, 0, 0);
     let bar = progress_bar(progress, loader.len() as u64, "validation".into());
+    let trainee = Trainee::new(network.clone());
     for batch in loader {
         let (images, labels) = batch.into_tensor(size, device);
-        let logits = network.forward(images);
-        let loss = smoothed_cross_entropy(logits.clone(), &labels, 0.0);
-        acc.add(read_f32(loss)?[0] as f64, &read_f32(logits)?, &labels);
+        let ClassificationOutput { loss, output, .. } = InferenceStep::step(
+            &trainee,
+            EvalBatch {
+                images,
+                labels: labels.clone(),
+            },
+        );
+        acc.add(read_f32(loss)?[0] as f64, &read_f32(output)?, &labels);
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -5,7 +5,8 @@ use burn::prelude::*;
 use inception::model::Width;
 use inception::{Arch, NetworkConfig};
 use inception_train::TrainConfig;
-use inception_train::recipe::{optimizer, smoothed_cross_entropy, step, to_training};
+use inception_train::learner::{TrainBatch, learner, schedule, train_step};
+use inception_train::recipe::to_training;
 use inception_train::rng::Rng;
 use inception_train::shapes::draw;
 
@@ -37,16 +38,25 @@ fn losses(device: Device, steps: usize) -> Vec<f32> {
         .with_num_classes(2)
         .with_width(Width::new(1.0 / 16.0).unwrap())
         .init(&device);
-    let mut net = to_training(net, &ad);
-    let mut optim = optimizer(&config);
+    let mut learner = learner(
+        to_training(net, &ad),
+        &config,
+        None,
+        schedule(&config, steps, 0).unwrap(),
+    );
     let (images, labels) = batch(size, 2);
     let n = labels.len();
     let mut out = Vec::new();
     for _ in 0..steps {
         let x = Tensor::<4>::from_data(TensorData::new(images.clone(), [n, 3, size, size]), &ad);
-        let loss = smoothed_cross_entropy(net.forward(x), &labels, 0.0);
-        out.push(loss.clone().into_data().try_to_vec::<f32>().unwrap()[0]);
-        net = step(&mut optim, config.learning_rate, net, loss);
+        let batch = TrainBatch {
+            images: x,
+            labels: labels.clone(),
+            dropout_mask: None,
+            label_smoothing: 0.0,
+        };
+        let loss = train_step(&mut learner, batch).loss;
+        out.push(loss.into_data().try_to_vec::<f32>().unwrap()[0]);
     }
     out
 }

@@ -11,7 +11,8 @@ use burn::prelude::*;
 use inception::Arch;
 use inception::weights::load_weights_file;
 use inception_train::TrainConfig;
-use inception_train::recipe::{optimizer, smoothed_cross_entropy, step, to_training};
+use inception_train::learner::{TrainBatch, learner, schedule, train_step};
+use inception_train::recipe::to_training;
 
 fn fixture() -> PathBuf {
     let root = std::env::var("INCEPTION_FIXTURES").expect("INCEPTION_FIXTURES: run the suite with tests/run.sh");
@@ -76,16 +77,26 @@ fn one_rmsprop_step_equals_pytorch() {
     let ad = device.clone().autodiff();
     let net = to_training(before.clone(), &ad);
     let x = Tensor::<4>::from_data(TensorData::new(input, shape), &ad);
-    let loss = smoothed_cross_entropy(net.forward(x), &labels, config.label_smoothing);
-    let ours_loss = loss.clone().into_data().try_to_vec::<f32>().unwrap()[0] as f64;
+    // burn-train's Learner, as `inception train` runs it: the first step of the schedule
+    // (the recipe's initial learning rate), no dropout.
+    let mut learner = learner(net, &config, None, schedule(&config, 1, 0).unwrap());
+    let output = train_step(
+        &mut learner,
+        TrainBatch {
+            images: x,
+            labels,
+            dropout_mask: None,
+            label_smoothing: config.label_smoothing,
+        },
+    );
+    let ours_loss = output.loss.into_data().try_to_vec::<f32>().unwrap()[0] as f64;
     println!("loss: ours {ours_loss:.6}, PyTorch {torch_loss:.6}");
     assert!(
         (ours_loss - torch_loss).abs() < 1e-4 * torch_loss.abs(),
         "{ours_loss} vs {torch_loss}"
     );
 
-    let mut optim = optimizer(&config);
-    let ours_after = step(&mut optim, config.learning_rate, net, loss);
+    let ours_after = learner.model().network;
 
     // PyTorch's float32 step differs from its float64 step where this random network's
     // gradient is ill-conditioned; ours must stay within a small multiple of that gap.

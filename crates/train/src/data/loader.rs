@@ -63,13 +63,18 @@ impl BatchLoader {
         }
     }
 
+    /// The number of batches in an epoch of `samples` images.
+    pub fn epoch_len(samples: usize, config: &TrainConfig, view: View) -> usize {
+        let batches = Self::batches(samples, config.batch_size, view);
+        match (view, config.max_steps_per_epoch) {
+            (View::Train, Some(max)) => batches.min(max),
+            _ => batches,
+        }
+    }
+
     /// Batches `start..` of `epoch` (`start > 0` when resuming inside an epoch).
     pub fn new(samples: Arc<Vec<Sample>>, config: &TrainConfig, view: View, epoch: usize, start: usize) -> Self {
-        let batch_size = config.batch_size;
-        let mut batches = Self::batches(samples.len(), batch_size, view);
-        if let (View::Train, Some(max)) = (view, config.max_steps_per_epoch) {
-            batches = batches.min(max);
-        }
+        let batches = Self::epoch_len(samples.len(), config, view);
         let mut order: Vec<usize> = (0..samples.len()).collect();
         if view == View::Train {
             Rng::at(&[config.seed, 0x0DE7, epoch as u64]).shuffle(&mut order);
