@@ -9,9 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use burn::nn::LinearConfig;
-use burn::optim::OptimizerRecord;
 use burn::prelude::*;
-use burn::train::{ClassificationOutput, InferenceStep};
+use burn::train::{ClassificationOutput, InferenceStep, Learner};
 use inception::weights::{WeightsMeta, load_weights_file, save_burnpack};
 use inception::{Network, NetworkConfig, Preprocess};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -179,8 +178,18 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         residual_scale: config.residual_scale,
         ..WeightsMeta::new(config.arch, classes.len(), format!("trained: {}", run.display()))
     };
-    let save_checkpoint = |state: &TrainState, model: &Network, ema: Option<&Ema>, optim: Option<OptimizerRecord>| {
-        checkpoint::save(run, state, &to_valid(model), ema.map(|e| &e.network), optim, &meta)
+    // The trained weights and the optimizer's state after the last step (copied during that
+    // step when the loop asked for it; `None` carries the previous checkpoint's over).
+    let save_checkpoint = |state: &TrainState, learner: &Learner<Trainee>, ema: Option<&Ema>| {
+        let model = to_valid(&learner.model().network);
+        checkpoint::save(
+            run,
+            state,
+            &model,
+            ema.map(|e| &e.network),
+            optimizer_snapshot.take(),
+            &meta,
+        )
     };
     let size = config.image_size;
     let mut summary = RunSummary {
@@ -259,12 +268,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
             }
             if stop {
                 bar.abandon_with_message("interrupted: checkpoint saved");
-                save_checkpoint(
-                    &state,
-                    &learner.model().network,
-                    ema.as_ref(),
-                    optimizer_snapshot.take(),
-                )?;
+                save_checkpoint(&state, &learner, ema.as_ref())?;
                 summary.interrupted = true;
                 summary.history = state.history.clone();
                 return Ok(summary);
@@ -321,12 +325,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         let export = run.join(EXPORT_NAME);
         save_burnpack(&evaluated, &meta, &export).map_err(anyhow::Error::msg)?;
         summary.exported = Some(export);
-        save_checkpoint(
-            &state,
-            &learner.model().network,
-            ema.as_ref(),
-            optimizer_snapshot.take(),
-        )?;
+        save_checkpoint(&state, &learner, ema.as_ref())?;
     }
     summary.history = state.history;
     Ok(summary)
