@@ -21,39 +21,59 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 # core idle much of the time: run the three together. The wasm32 build has a target folder
 # of its own (trunk uses it too) so that cargo's folder lock does not serialise the two.
 wasm_target=$cache/target-wasm
-cargo test --release --workspace --locked --no-run >"$cache/native-build.log" 2>&1 &
+setup_done=$(mktemp -u)
+# --timings: each build leaves cargo's per-crate timeline in $CARGO_TARGET_DIR/cargo-timings.
+cargo test --release --workspace --locked --no-run --timings >"$cache/native-build.log" 2>&1 &
 native_build=$!
-# (The library only: the browser test embeds the native build's logits, made further down.)
-CARGO_TARGET_DIR=$wasm_target cargo build --release --locked --target wasm32-unknown-unknown -p inception-web \
-  >"$cache/wasm-build.log" 2>&1 &
+# The wasm32 side as one background job: the web crate's library (the browser test embeds
+# the native build's logits, made further down), then the demo site built by trunk
+# (wasm-bindgen, then wasm-opt) once the setup has installed them. The wasm32 build ends
+# well before the native one, so the site is built while the native build still runs.
+(
+  CARGO_TARGET_DIR=$wasm_target cargo build --release --locked --timings --target wasm32-unknown-unknown \
+    -p inception-web >"$cache/wasm-build.log" 2>&1 || exit 1
+  milestone "wasm build done"
+  while [ ! -e "$setup_done" ]; do sleep 2; done
+  PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=$wasm_target trunk build --release >"$cache/trunk-build.log" 2>&1 || exit 2
+  milestone "trunk build done"
+  # The page's benchmark mode on the shipped weights, on WebGPU and on the CPU: it must
+  # finish with complete figures on the backend asked for (the figures are not judged here).
+  node tests/e2e/bench.mjs dist webgpu,cpu 2 1 >"$cache/bench-smoke.jsonl" 2>"$cache/bench-smoke.log" || exit 3
+  milestone "page benchmark smoke done"
+) &
 wasm_build=$!
 trap 'kill $native_build $wasm_build 2>/dev/null || true' EXIT
 bash tests/setup.sh
+touch "$setup_done"
 milestone "set-up done"
 INCEPTION_FIXTURES=$(bash tests/fixtures.sh)
 export INCEPTION_FIXTURES
 milestone "fixtures: $INCEPTION_FIXTURES"
-for build in native wasm; do
-  pid=${build}_build
-  if ! wait "${!pid}"; then
-    tail -n 60 "$cache/$build-build.log" >&2
-    echo "run.sh: the $build build failed (log: $cache/$build-build.log)" >&2
-    exit 1
-  fi
-  milestone "$build build done"
-done
-trap - EXIT
-
-# The demo site, built by trunk (wasm-bindgen, then wasm-opt: one core for about two minutes)
-# while the native tests run; the end-to-end test below serves it.
-PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=$wasm_target trunk build --release >"$cache/trunk-build.log" 2>&1 &
-trunk_build=$!
-trap 'kill $trunk_build 2>/dev/null || true' EXIT
+if ! wait $native_build; then
+  tail -n 60 "$cache/native-build.log" >&2
+  echo "run.sh: the native build failed (log: $cache/native-build.log)" >&2
+  exit 1
+fi
+milestone "native build done"
 
 # The autotuner's minimal level: it times fewer kernel variants on lavapipe (the training
 # tests take a third of the time) and every kernel it can pick computes the same function.
 CUBECL_AUTOTUNE_LEVEL=minimal cargo test --release --workspace --locked -- --nocapture 2>&1 | tee "$cache/last-test.log"
 milestone "native tests done"
+
+wasm_rc=0
+wait $wasm_build || wasm_rc=$?
+trap - EXIT
+rm -f "$setup_done"
+case $wasm_rc in
+  0) ;;
+  2) tail -n 60 "$cache/trunk-build.log" >&2
+     echo "run.sh: trunk build failed (log: $cache/trunk-build.log)" >&2; exit 1 ;;
+  3) tail -n 60 "$cache/bench-smoke.log" >&2
+     echo "run.sh: the page's benchmark mode failed (log: $cache/bench-smoke.log)" >&2; exit 1 ;;
+  *) tail -n 60 "$cache/wasm-build.log" >&2
+     echo "run.sh: the wasm32 build failed (log: $cache/wasm-build.log)" >&2; exit 1 ;;
+esac
 
 # In the browser: the web crate (and the model crate under it) built for wasm32 and run by
 # wasm-bindgen-test in headless Chromium on WebGPU (SwiftShader), against the native
@@ -68,15 +88,8 @@ expected=$cache/web-expected-irv2-75.f32
 ) 2>&1 | tee -a "$cache/last-test.log"
 milestone "browser tests (wasm-bindgen-test) done"
 
-# The demo site end to end: trunk builds it, Playwright drives Debian's Chromium on WebGPU,
-# drops two images, and the top-5 shown must equal the native CLI's for the same weights.
-if ! wait $trunk_build; then
-  tail -n 60 "$cache/trunk-build.log" >&2
-  echo "run.sh: trunk build failed (log: $cache/trunk-build.log)" >&2
-  exit 1
-fi
-trap - EXIT
-milestone "trunk build done"
+# The demo site end to end: trunk built it above, Playwright drives Debian's Chromium on
+# WebGPU, drops two images, and the top-5 shown must equal the native CLI's for the same weights.
 site=$(mktemp -d)
 cp -r dist/. "$site/"
 fixture=$INCEPTION_FIXTURES/inception_resnet_v2_s0
@@ -92,12 +105,8 @@ node tests/e2e/page.mjs "$site" "$site/expected.jsonl" "$site/photo-a.png" "$sit
 rm -rf "$site"
 milestone "end-to-end page test done"
 
-# The page's benchmark mode on the shipped weights, on WebGPU and on the CPU: it must finish
-# with complete figures on the backend asked for (the figures themselves are not judged here).
-node tests/e2e/bench.mjs dist webgpu,cpu 2 1 >"$cache/bench-smoke.jsonl"
 echo "page benchmark mode: $(wc -l <"$cache/bench-smoke.jsonl") complete results" | tee -a "$cache/last-test.log"
 echo "1 passed, 0 failed" | tee -a "$cache/last-test.log"
-milestone "page benchmark smoke done"
 
 # One closing line for the whole suite (cargo's native and wasm runs, and the page).
 passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$cache/last-test.log" | awk '{s += $4} END {print s + 0}')
