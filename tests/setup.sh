@@ -4,9 +4,17 @@
 #   wasm32 target, wasm-bindgen-cli, trunk, wasm-opt (the site; all that `--demo` installs)
 #   Mesa's Vulkan drivers, Chromium + chromedriver,  (the tests: lavapipe runs wgpu on the CPU
 #   playwright-core, the timm oracle's Python venv    when there is no GPU)
-#   usage: tests/setup.sh [--demo]
+#   usage: tests/setup.sh [--demo | --test-deps]
+#     --demo       only the site's tools (the first line above)
+#     --test-deps  only what the tests need besides them (the packages, playwright, the venv)
 set -euo pipefail
-demo_only=false; [ "${1:-}" = --demo ] && demo_only=true
+tools_part=true; deps_part=true
+case "${1:-}" in
+  --demo) deps_part=false ;;
+  --test-deps) tools_part=false ;;
+  "") ;;
+  *) echo "usage: tests/setup.sh [--demo | --test-deps]" >&2; exit 2 ;;
+esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${INCEPTION_CACHE:-$HOME/.cache/inception-rs}
 mkdir -p "$cache"
@@ -15,7 +23,7 @@ mkdir -p "$cache"
 # it is made in the background while the tools below compile.
 venv_job=""
 oracle=${ORACLE_DIR:-$repo/../shared/oracle}
-if ! $demo_only && [ ! -x "$cache/oracle-venv/bin/python" ]; then
+if $deps_part && [ ! -x "$cache/oracle-venv/bin/python" ]; then
   echo "setup: creating the timm oracle venv in $cache/oracle-venv (torch + timm, ~5 GB)" >&2
   rm -rf "$cache/oracle-venv.tmp"
   bash "$oracle/setup_venv.sh" "$cache/oracle-venv.tmp" >&2 &
@@ -24,7 +32,7 @@ if ! $demo_only && [ ! -x "$cache/oracle-venv/bin/python" ]; then
 fi
 
 need_apt=()
-$demo_only || {
+$deps_part && {
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers libvulkan1)
 # Headless Chrome with WebGPU (SwiftShader) for the browser tests.
 dpkg -s chromium >/dev/null 2>&1 || need_apt+=(chromium)
@@ -37,44 +45,46 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 }
 
-rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
+if $tools_part; then
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
 
-# wasm-bindgen's CLI (and its test runner) must be the version in Cargo.lock. Built from
-# crates.io source (prebuilt downloads are not an option everywhere), kept in the cache.
-tools=$cache/tools
-# The tools run for seconds; optimising them less makes their cold build much shorter.
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
-# cargo install builds in CARGO_TARGET_DIR when it is set, and would wait there for the lock
-# that run.sh's native build holds: the tools build in cargo's own temporary folder instead.
-unset CARGO_TARGET_DIR
-wb_version=$(grep -A1 '^name = "wasm-bindgen"$' "$repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
-if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ]; then
-  echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes)" >&2
-  t0=$SECONDS
-  cargo install -q wasm-bindgen-cli --version "=$wb_version" --root "$tools" >&2
-  echo "setup: wasm-bindgen-cli built in $((SECONDS - t0))s" >&2
-fi
+  # wasm-bindgen's CLI (and its test runner) must be the version in Cargo.lock. Built from
+  # crates.io source (prebuilt downloads are not an option everywhere), kept in the cache.
+  tools=$cache/tools
+  # The tools run for seconds; optimising them less makes their cold build much shorter.
+  export CARGO_PROFILE_RELEASE_OPT_LEVEL=1
+  # cargo install builds in CARGO_TARGET_DIR when it is set, and would wait there for the lock
+  # that run.sh's native build holds: the tools build in cargo's own temporary folder instead.
+  unset CARGO_TARGET_DIR
+  wb_version=$(grep -A1 '^name = "wasm-bindgen"$' "$repo/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p')
+  if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ]; then
+    echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes)" >&2
+    t0=$SECONDS
+    cargo install -q wasm-bindgen-cli --version "=$wb_version" --root "$tools" >&2
+    echo "setup: wasm-bindgen-cli built in $((SECONDS - t0))s" >&2
+  fi
 
-if [ "$("$tools/bin/trunk" --version 2>/dev/null)" != "trunk 0.21.14" ]; then
-  # 0.21.14: the newest trunk that builds with this Rust. trunk itself only starts cargo,
-  # wasm-bindgen and wasm-opt and copies files, so it is built unoptimised (as fast as an
-  # optimised one for our site, for half the compile time) and without TLS: with
-  # `offline = true` it downloads nothing. About 3 minutes, once.
-  echo "setup: cargo install trunk 0.21.14 (about 3 minutes)" >&2
-  t0=$SECONDS
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=0 cargo install -q trunk --version =0.21.14 --locked --no-default-features \
-    --root "$tools" >&2
-  echo "setup: trunk built in $((SECONDS - t0))s" >&2
+  if [ "$("$tools/bin/trunk" --version 2>/dev/null)" != "trunk 0.21.14" ]; then
+    # 0.21.14: the newest trunk that builds with this Rust. trunk itself only starts cargo,
+    # wasm-bindgen and wasm-opt and copies files, so it is built unoptimised (as fast as an
+    # optimised one for our site, for half the compile time) and without TLS: with
+    # `offline = true` it downloads nothing. About 3 minutes, once.
+    echo "setup: cargo install trunk 0.21.14 (about 3 minutes)" >&2
+    t0=$SECONDS
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=0 cargo install -q trunk --version =0.21.14 --locked --no-default-features \
+      --root "$tools" >&2
+    echo "setup: trunk built in $((SECONDS - t0))s" >&2
+  fi
+  # wasm-opt for trunk's release build: binaryen 132 from npm (Debian's is older), pinned in
+  # Trunk.toml so that trunk uses it instead of downloading one.
+  if [ "$("$tools/bin/wasm-opt" --version 2>/dev/null)" != "wasm-opt version 132 (version_132)" ]; then
+    echo "setup: npm install binaryen 132 (wasm-opt)" >&2
+    npm install --no-audit --no-fund --silent --prefix "$tools/binaryen" binaryen@132.0.0 >&2
+    mkdir -p "$tools/bin"
+    ln -sf "$tools/binaryen/node_modules/.bin/wasm-opt" "$tools/bin/wasm-opt"
+  fi
 fi
-# wasm-opt for trunk's release build: binaryen 132 from npm (Debian's is older), pinned in
-# Trunk.toml so that trunk uses it instead of downloading one.
-if [ "$("$tools/bin/wasm-opt" --version 2>/dev/null)" != "wasm-opt version 132 (version_132)" ]; then
-  echo "setup: npm install binaryen 132 (wasm-opt)" >&2
-  npm install --no-audit --no-fund --silent --prefix "$tools/binaryen" binaryen@132.0.0 >&2
-  mkdir -p "$tools/bin"
-  ln -sf "$tools/binaryen/node_modules/.bin/wasm-opt" "$tools/bin/wasm-opt"
-fi
-$demo_only && exit 0
+$deps_part || exit 0
 
 [ -d "$repo/tests/e2e/node_modules/playwright-core" ] || (cd "$repo/tests/e2e" && npm ci --no-audit --no-fund >&2)
 
