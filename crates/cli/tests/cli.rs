@@ -5,10 +5,10 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_inception"));
-    c.current_dir(tempdir());
-    c
+    common::inception_in(&tempdir())
 }
 
 fn fixture(arch: &str) -> PathBuf {

@@ -10,10 +10,10 @@ use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;
 use inception::weights::load_weights_file;
 
+mod common;
+
 fn bin(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_inception"));
-    c.current_dir(dir);
-    c
+    common::inception_in(dir)
 }
 
 fn workdir(name: &str) -> PathBuf {
