@@ -60,7 +60,9 @@ if $tools_part; then
   if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | cut -d' ' -f2)" != "$wb_version" ]; then
     echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes)" >&2
     t0=$SECONDS
-    cargo install -q wasm-bindgen-cli --version "=$wb_version" --root "$tools" >&2
+    # Without its default TLS stack (rustls and ring): the test runner only talks to
+    # chromedriver on loopback, over plain HTTP.
+    cargo install -q wasm-bindgen-cli --version "=$wb_version" --no-default-features --root "$tools" >&2
     echo "setup: wasm-bindgen-cli built in $((SECONDS - t0))s" >&2
   fi
 
