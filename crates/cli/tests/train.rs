@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;
 use inception::weights::load_weights_file;
+
+#[path = "../../train/tests/support/weights.rs"]
+mod weights;
+use weights::weights_of;
 
 mod common;
 
@@ -64,19 +67,6 @@ const RUN: [&str; 16] = [
     "0.01",
     "--quiet",
 ];
-
-fn weights_of(path: &Path) -> Vec<f32> {
-    struct Collect(Vec<f32>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0.extend(param.val().into_data().try_to_vec::<f32>().unwrap());
-        }
-    }
-    let loaded = load_weights_file(path, None, &Device::flex()).unwrap();
-    let mut c = Collect(Vec::new());
-    loaded.network.visit(&mut c);
-    c.0
-}
 
 #[test]
 fn sigkill_then_resume_gives_the_uninterrupted_weights() {

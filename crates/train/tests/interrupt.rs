@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;
-use inception::weights::load_weights_file;
 use inception_train::shapes::{ShapesConfig, write_dataset};
 use inception_train::{Start, TrainConfig, TrainRequest, train};
+
+#[path = "support/weights.rs"]
+mod weights;
+use weights::weights_of;
 
 fn workdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("inception-interrupt-{}-{name}", std::process::id()));
@@ -46,19 +48,6 @@ fn run(data: &Path, out: &Path, config: &TrainConfig, start: Start, interrupted:
     })
     .unwrap();
     summary.interrupted
-}
-
-fn weights_of(path: &Path) -> Vec<f32> {
-    struct Collect(Vec<f32>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0.extend(param.val().into_data().try_to_vec::<f32>().unwrap());
-        }
-    }
-    let loaded = load_weights_file(path, None, &Device::flex()).unwrap();
-    let mut c = Collect(Vec::new());
-    loaded.network.visit(&mut c);
-    c.0
 }
 
 fn assert_interrupt_then_resume_is_exact(steps_per_epoch: usize) {
