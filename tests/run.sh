@@ -85,7 +85,8 @@ milestone "native build done"
 # minutes on lavapipe, mostly LLVM compiling candidate kernels on one thread): the longest
 # test, so it starts as soon as the native build is done and runs beside everything else.
 overfit=$(cargo test --release --workspace --locked --test overfit --no-run --message-format=json 2>/dev/null |
-  sed -n 's/.*"executable":"\([^"]*\)".*/\1/p')
+  grep -F '"kind":["test"]' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p')
+[ -x "$overfit" ] || { echo "run.sh: no overfit test binary found" >&2; exit 1; }
 (cd crates/train && exec "$overfit" loss_falls_on_wgpu --exact --nocapture) >"$cache/overfit-wgpu.log" 2>&1 &
 overfit_wgpu=$!
 trap 'kill $overfit_wgpu $tools_setup $wasm_side 2>/dev/null || true' EXIT
