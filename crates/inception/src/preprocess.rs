@@ -9,13 +9,25 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 use serde::{Deserialize, Serialize};
 
 use crate::arch::Arch;
-use crate::resample::resize_bicubic;
+use crate::resample::{Window, resize_bicubic_window};
 
 /// Largest width or height accepted (a 16k panorama); larger claims are refused before
 /// any pixel memory is allocated.
 pub const MAX_IMAGE_SIDE: u32 = 16_384;
-/// Most memory the decoder may allocate for one image.
+/// Most memory the pixels of one image may take while it is decoded and converted to RGB
+/// (decoder buffers, the decoded image and its RGB copy, at their peak). A wasm module has a
+/// 4 GB address space that also holds the network, and an allocation that fails there
+/// traps the module instead of returning an error: so a budget checked before decoding.
+#[cfg(not(target_arch = "wasm32"))]
+pub const MAX_DECODE_BYTES: u64 = 2 << 30;
+#[cfg(target_arch = "wasm32")]
 pub const MAX_DECODE_BYTES: u64 = 1 << 30;
+
+/// Largest network input side a weights file may ask for.
+pub const MAX_INPUT_SIZE: usize = 1024;
+/// The range of `crop_pct` accepted from a file (timm's models use 0.75 to 1.0).
+pub const MIN_CROP_PCT: f64 = 0.1;
+pub const MAX_CROP_PCT: f64 = 1.5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -49,13 +61,26 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(classify)?;
-    let orientation = decoder.orientation().map_err(classify)?;
-    let mut img = DynamicImage::from_decoder(decoder).map_err(classify)?;
-    img.apply_orientation(orientation);
-    if img.width() == 0 || img.height() == 0 {
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
         return Err(ImageError::NoPixels);
     }
-    Ok(img.to_rgb8())
+    // The decoded image and its RGB copy live at once; the copy is made before the EXIF
+    // rotation, which copies again at RGB size.
+    let rgb_bytes = 3 * width as u64 * height as u64;
+    let peak = (decoder.total_bytes() + rgb_bytes).max(2 * rgb_bytes);
+    if peak > MAX_DECODE_BYTES {
+        return Err(ImageError::TooLarge(format!(
+            "{width}x{height} pixels need {} MiB to decode, more than the {} MiB allowed",
+            peak >> 20,
+            MAX_DECODE_BYTES >> 20
+        )));
+    }
+    let orientation = decoder.orientation().map_err(classify)?;
+    let rgb = DynamicImage::from_decoder(decoder).map_err(classify)?.into_rgb8();
+    let mut img = DynamicImage::ImageRgb8(rgb);
+    img.apply_orientation(orientation);
+    Ok(img.into_rgb8())
 }
 
 fn classify(e: image::ImageError) -> ImageError {
@@ -96,12 +121,37 @@ impl Preprocess {
         Self { input_size, ..self }
     }
 
+    /// Checks a transform read from a file: sizes and values that preprocessing can run with.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=MAX_INPUT_SIZE).contains(&self.input_size) {
+            return Err(format!(
+                "input_size {} is outside 1..={MAX_INPUT_SIZE}",
+                self.input_size
+            ));
+        }
+        if !(self.crop_pct.is_finite() && (MIN_CROP_PCT..=MAX_CROP_PCT).contains(&self.crop_pct)) {
+            return Err(format!(
+                "crop_pct {} is outside {MIN_CROP_PCT}..={MAX_CROP_PCT}",
+                self.crop_pct
+            ));
+        }
+        if self.mean.iter().any(|m| !m.is_finite()) {
+            return Err(format!("mean {:?} is not finite", self.mean));
+        }
+        if self.std.iter().any(|s| !s.is_finite() || s.abs() < 1e-6) {
+            return Err(format!("std {:?} must be finite and not zero", self.std));
+        }
+        Ok(())
+    }
+
     /// Shorter side after the resize: `floor(input_size / crop_pct)`.
     pub fn resize_size(&self) -> usize {
         (self.input_size as f64 / self.crop_pct).floor() as usize
     }
 
     /// Resize + centre crop, as torchvision's `Resize(int)` and `CenterCrop` compute them.
+    /// Only the cropped pixels are computed, so the cost follows the input and the crop,
+    /// whatever the aspect ratio.
     pub fn resize_and_crop(&self, img: &RgbImage) -> RgbImage {
         let (w, h) = (img.width() as usize, img.height() as usize);
         let short_target = self.resize_size();
@@ -112,8 +162,15 @@ impl Preprocess {
         } else {
             (long_target, short_target)
         };
-        let resized = resize_bicubic(img, new_w.max(1) as u32, new_h.max(1) as u32);
-        center_crop(&resized, self.input_size)
+        let (new_w, new_h) = (new_w.max(1), new_h.max(1));
+        let size = self.input_size as u32;
+        let window = Window {
+            left: crop_offset(new_w, self.input_size),
+            top: crop_offset(new_h, self.input_size),
+            width: size,
+            height: size,
+        };
+        resize_bicubic_window(img, new_w as u32, new_h as u32, window)
     }
 
     /// Normalises an RGB image into a `[3, h, w]` CHW vector.
@@ -144,21 +201,14 @@ fn round_half_even(x: f64) -> i64 {
     }
 }
 
-/// torchvision `CenterCrop(size)` for an image at least `size` on each side; a smaller
-/// image is padded with black first, as torchvision does.
-fn center_crop(img: &RgbImage, size: usize) -> RgbImage {
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    let s = size as i64;
-    let top = round_half_even((h - s) as f64 / 2.0);
-    let left = round_half_even((w - s) as f64 / 2.0);
-    RgbImage::from_fn(size as u32, size as u32, |x, y| {
-        let (sx, sy) = (x as i64 + left, y as i64 + top);
-        if (0..w).contains(&sx) && (0..h).contains(&sy) {
-            *img.get_pixel(sx as u32, sy as u32)
-        } else {
-            image::Rgb([0, 0, 0])
-        }
-    })
+/// Where torchvision's `CenterCrop(size)` starts along a side of `len` pixels: rounded
+/// half to even, or, for a side shorter than the crop, minus the padding it adds before.
+fn crop_offset(len: usize, size: usize) -> i64 {
+    if len >= size {
+        round_half_even((len - size) as f64 / 2.0)
+    } else {
+        -(((size - len) / 2) as i64)
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +233,50 @@ mod tests {
         let img = RgbImage::new(640, 480);
         let out = p.resize_and_crop(&img);
         assert_eq!(out.dimensions(), (299, 299));
+    }
+
+    /// The crop computed alone equals the whole resize cropped afterwards.
+    #[test]
+    fn crop_window_equals_resize_then_crop() {
+        let p = Preprocess::timm_eval(Arch::InceptionResnetV2).with_input_size(37);
+        for (w, h) in [
+            (64, 48),
+            (48, 64),
+            (41, 41),
+            (500, 20),
+            (7, 300),
+            (1, 1),
+            (3, 90),
+            (45, 45),
+        ] {
+            let img = RgbImage::from_fn(w, h, |x, y| {
+                image::Rgb([(x * 37 + y * 11) as u8, (x * x + 3 * y) as u8, (x ^ y) as u8])
+            });
+            let (short, long) = (w.min(h) as usize, w.max(h) as usize);
+            let target = p.resize_size();
+            let long_target = (target as f64 * long as f64 / short as f64) as u32;
+            let (nw, nh) = if w <= h {
+                (target as u32, long_target)
+            } else {
+                (long_target, target as u32)
+            };
+            let full = crate::resample::resize_bicubic(&img, nw, nh);
+            let (left, top) = (crop_offset(nw as usize, 37) as u32, crop_offset(nh as usize, 37) as u32);
+            let want = image::imageops::crop_imm(&full, left, top, 37, 37).to_image();
+            assert_eq!(p.resize_and_crop(&img), want, "{w}x{h}");
+        }
+    }
+
+    /// A 16384x1 strip (a legal size) resized to a shorter side of 333 would be 5.4 million
+    /// pixels long; the crop alone is 299x299.
+    #[test]
+    fn extreme_aspect_ratios_cost_only_the_crop() {
+        let p = Preprocess::timm_eval(Arch::InceptionResnetV2);
+        for (w, h) in [(16_384, 1), (2, 16_000)] {
+            let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]));
+            let input = p.apply(&img);
+            assert_eq!(input.len(), 3 * 299 * 299, "{w}x{h}");
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! pass first with its result rounded and clamped to u8, then the vertical pass. Matching it
 //! bit for bit makes our logits match timm's instead of only resembling them.
 
+use std::ops::Range;
+
 use image::RgbImage;
 
 const PRECISION_BITS: u32 = 32 - 8 - 2;
@@ -24,19 +26,35 @@ fn bicubic(x: f64) -> f64 {
     }
 }
 
-/// For each output index: first input index and the fixed-point weights.
+/// For each output index of a range: first input index and the fixed-point weights.
 struct Taps {
     start: Vec<usize>,
     weights: Vec<Vec<i32>>,
 }
 
-fn taps(in_size: usize, out_size: usize) -> Taps {
+impl Taps {
+    /// The input indices these taps read: `first..end`.
+    fn input_range(&self) -> Range<usize> {
+        let first = self.start.iter().copied().min().unwrap_or(0);
+        let end = self
+            .start
+            .iter()
+            .zip(&self.weights)
+            .map(|(&s, k)| s + k.len())
+            .max()
+            .unwrap_or(0);
+        first..end
+    }
+}
+
+/// Pillow's taps for the outputs `outputs` of a resize from `in_size` to `out_size`.
+fn taps(in_size: usize, out_size: usize, outputs: Range<usize>) -> Taps {
     let scale = in_size as f64 / out_size as f64;
     let filter_scale = scale.max(1.0);
     let support = BICUBIC_SUPPORT * filter_scale;
-    let mut start = Vec::with_capacity(out_size);
-    let mut weights = Vec::with_capacity(out_size);
-    for xx in 0..out_size {
+    let mut start = Vec::with_capacity(outputs.len());
+    let mut weights = Vec::with_capacity(outputs.len());
+    for xx in outputs {
         let center = (xx as f64 + 0.5) * scale;
         // C's (int) cast truncates toward zero; clamp into the image afterwards.
         let xmin = ((center - support + 0.5) as i64).max(0) as usize;
@@ -66,19 +84,26 @@ fn taps(in_size: usize, out_size: usize) -> Taps {
     Taps { start, weights }
 }
 
+/// Taps that copy: the pass is skipped, as Pillow skips it when a side keeps its size.
+fn identity(outputs: Range<usize>) -> Taps {
+    Taps {
+        start: outputs.clone().collect(),
+        weights: outputs.map(|_| vec![1 << PRECISION_BITS]).collect(),
+    }
+}
+
 fn clip8(acc: i64) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-fn resize_horizontal(src: &RgbImage, out_w: u32) -> RgbImage {
-    let (w, h) = src.dimensions();
-    let t = taps(w as usize, out_w as usize);
-    let mut out = RgbImage::new(out_w, h);
-    let src_raw = src.as_raw();
-    let row_len = w as usize * 3;
-    for y in 0..h as usize {
-        let row = &src_raw[y * row_len..(y + 1) * row_len];
-        for (x, (&x0, k)) in t.start.iter().zip(&t.weights).enumerate() {
+/// The horizontal pass over the rows `rows` of an RGB image `row_len` pixels wide: one output
+/// pixel per tap. Weights of exactly one (an identity pass) reproduce the input byte for byte.
+fn convolve_rows(src: &[u8], row_len: usize, rows: Range<usize>, taps: &Taps) -> Vec<u8> {
+    let out_len = taps.start.len();
+    let mut out = Vec::with_capacity(rows.len() * out_len * 3);
+    for y in rows {
+        let row = &src[y * row_len * 3..(y + 1) * row_len * 3];
+        for (&x0, k) in taps.start.iter().zip(&taps.weights) {
             let mut acc = [1i64 << (PRECISION_BITS - 1); 3];
             for (i, &w) in k.iter().enumerate() {
                 let p = &row[(x0 + i) * 3..(x0 + i) * 3 + 3];
@@ -86,48 +111,92 @@ fn resize_horizontal(src: &RgbImage, out_w: u32) -> RgbImage {
                     acc[c] += p[c] as i64 * w as i64;
                 }
             }
-            out.put_pixel(
-                x as u32,
-                y as u32,
-                image::Rgb([clip8(acc[0]), clip8(acc[1]), clip8(acc[2])]),
-            );
+            out.extend(acc.map(clip8));
         }
     }
     out
 }
 
-fn resize_vertical(src: &RgbImage, out_h: u32) -> RgbImage {
-    let (w, h) = src.dimensions();
-    let t = taps(h as usize, out_h as usize);
-    let mut out = RgbImage::new(w, out_h);
-    let src_raw = src.as_raw();
-    let row_len = w as usize * 3;
-    let out_raw: &mut [u8] = &mut out;
-    for (y, (&y0, k)) in t.start.iter().zip(&t.weights).enumerate() {
-        for i in 0..row_len {
+/// The vertical pass over a band of rows `row_bytes` wide whose first row is input row
+/// `first_row`.
+fn convolve_columns(src: &[u8], row_bytes: usize, first_row: usize, taps: &Taps) -> Vec<u8> {
+    let mut out = Vec::with_capacity(taps.start.len() * row_bytes);
+    for (&y0, k) in taps.start.iter().zip(&taps.weights) {
+        for i in 0..row_bytes {
             let mut acc = 1i64 << (PRECISION_BITS - 1);
             for (j, &w) in k.iter().enumerate() {
-                acc += src_raw[(y0 + j) * row_len + i] as i64 * w as i64;
+                acc += src[(y0 - first_row + j) * row_bytes + i] as i64 * w as i64;
             }
-            out_raw[y * row_len + i] = clip8(acc);
+            out.push(clip8(acc));
         }
+    }
+    out
+}
+
+/// A rectangle of an image's pixel grid, which may reach past its edges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub left: i64,
+    pub top: i64,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The pixels inside `window` of `src` resized like Pillow's `resize((width, height),
+/// Image.BICUBIC)`, black where the window reaches past the resized image (torchvision's
+/// `CenterCrop` padding).
+///
+/// Only the window is computed: the horizontal pass runs on the window's columns of the
+/// input rows that the vertical pass reads, so memory and time follow the input and the
+/// window, never the size of the whole resized image (a 16384x1 strip resized to a shorter
+/// side of 333 would be 5.4 GB). Each computed pixel is the one the full resize makes.
+pub fn resize_bicubic_window(src: &RgbImage, width: u32, height: u32, window: Window) -> RgbImage {
+    let (src_w, src_h) = (src.width() as usize, src.height() as usize);
+    let clamp = |start: i64, len: u32, size: u32| {
+        let lo = start.clamp(0, size as i64) as usize;
+        let hi = (start + len as i64).clamp(0, size as i64) as usize;
+        lo..hi
+    };
+    let cols = clamp(window.left, window.width, width);
+    let rows = clamp(window.top, window.height, height);
+    let mut out = RgbImage::new(window.width, window.height);
+    if cols.is_empty() || rows.is_empty() || src_w == 0 || src_h == 0 {
+        return out;
+    }
+    let vertical = if src_h == height as usize {
+        identity(rows.clone())
+    } else {
+        taps(src_h, height as usize, rows.clone())
+    };
+    let horizontal = if src_w == width as usize {
+        identity(cols.clone())
+    } else {
+        taps(src_w, width as usize, cols.clone())
+    };
+    // Pillow resizes horizontally first, rounding to u8 between the passes.
+    let needed_rows = vertical.input_range();
+    let band = convolve_rows(src.as_raw(), src_w, needed_rows.clone(), &horizontal);
+    let computed = convolve_columns(&band, cols.len() * 3, needed_rows.start, &vertical);
+    let dx = (cols.start as i64 - window.left) as usize;
+    let dy = (rows.start as i64 - window.top) as usize;
+    let out_row = window.width as usize * 3;
+    let out_raw: &mut [u8] = &mut out;
+    for (y, line) in computed.chunks_exact(cols.len() * 3).enumerate() {
+        let at = (dy + y) * out_row + dx * 3;
+        out_raw[at..at + line.len()].copy_from_slice(line);
     }
     out
 }
 
 /// Resizes like Pillow's `resize((width, height), Image.BICUBIC)`.
 pub fn resize_bicubic(src: &RgbImage, width: u32, height: u32) -> RgbImage {
-    let (w, h) = src.dimensions();
-    let horizontal = if w != width {
-        resize_horizontal(src, width)
-    } else {
-        src.clone()
+    let whole = Window {
+        left: 0,
+        top: 0,
+        width,
+        height,
     };
-    if h != height {
-        resize_vertical(&horizontal, height)
-    } else {
-        horizontal
-    }
+    resize_bicubic_window(src, width, height, whole)
 }
 
 #[cfg(test)]
@@ -152,7 +221,7 @@ mod tests {
     #[test]
     fn weights_sum_to_one_in_fixed_point() {
         for (i, o) in [(299, 333), (4000, 333), (10, 3)] {
-            for k in taps(i, o).weights {
+            for k in taps(i, o, 0..o).weights {
                 let s: i64 = k.iter().map(|&w| w as i64).sum();
                 assert!((s - (1 << PRECISION_BITS)).abs() <= k.len() as i64, "{i}->{o}: {s}");
             }
