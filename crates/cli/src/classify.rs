@@ -77,11 +77,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut failures = 0;
     for path in &args.images {
         let started = Instant::now();
-        let outcome = classify_one(path, &meta.preprocess, &network, &device);
+        let outcome = classify_one(path, &meta.preprocess, &network, &device)
+            .and_then(|logits| Ok((top_k(&logits, &labels, args.top)?, logits)));
         let result = match outcome {
-            Ok(logits) => ImageResult {
+            Ok((top, logits)) => ImageResult {
                 image: path,
-                top5: Some(top_k(&logits, &labels, args.top)),
+                top5: Some(top),
                 ms: Some(started.elapsed().as_secs_f64() * 1e3),
                 logits: args.logits.then_some(logits),
                 error: None,

@@ -41,7 +41,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let logits = read_logits(network.forward(x))?;
     let max = logits.iter().fold(0f32, |m, v| m.max(v.abs()));
     let labels: Vec<String> = (0..logits.len()).map(|i| i.to_string()).collect();
-    let top: Vec<usize> = top_k(&logits, &labels, 5).iter().map(|p| p.index).collect();
+    let top: Vec<usize> = top_k(&logits, &labels, 5)?.iter().map(|p| p.index).collect();
     println!(
         "{} at {}x{} seed {} on {}: max |logit| {max:.4}, top-5 {top:?}",
         args.arch, args.image_size, args.image_size, args.seed, args.backend

@@ -13,6 +13,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::store::burn_pack::{self, Bytes};
 use burn::store::{ApplyError, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::tensor::{DType, bf16, f16};
 use serde::{Deserialize, Serialize};
 
 use crate::arch::Arch;
@@ -97,6 +98,38 @@ impl WeightsMeta {
             .with_residual_scale(self.residual_scale)
     }
 
+    /// Checks what a file says about itself before anything is built from it:
+    /// `classifier_outputs` is the width of the file's own classifier tensor, when it has one.
+    pub fn validate(&self, classifier_outputs: Option<usize>) -> Result<(), WeightsError> {
+        let bad = |m: String| Err(WeightsError::Metadata(m));
+        if self.format_version > FORMAT_VERSION {
+            return bad(format!(
+                "format version {} is newer than this program's {FORMAT_VERSION}",
+                self.format_version
+            ));
+        }
+        if self.num_classes == 0 {
+            return bad("num_classes is 0".into());
+        }
+        if let Some(outputs) = classifier_outputs
+            && outputs != self.num_classes
+        {
+            return bad(format!(
+                "num_classes is {} but the classifier has {outputs} outputs",
+                self.num_classes
+            ));
+        }
+        if let Some(labels) = &self.labels
+            && labels.len() != self.num_classes
+        {
+            return bad(format!("{} labels for {} classes", labels.len(), self.num_classes));
+        }
+        self.preprocess.validate().map_err(WeightsError::Metadata)?;
+        self.network_config()
+            .validate()
+            .map_err(|e| WeightsError::Metadata(e.to_string()))
+    }
+
     /// Class names, falling back to ImageNet-1k when the file has none.
     pub fn labels(&self) -> Vec<String> {
         match &self.labels {
@@ -138,6 +171,8 @@ pub enum WeightsError {
     },
     #[error("the file is for {found}, but {requested} was asked for")]
     WrongArch { requested: Arch, found: Arch },
+    #[error("tensor {name}: {message}")]
+    BadTensor { name: String, message: String },
 }
 
 fn list_mismatch(missing: &[String], unexpected: &[String], mismatched: &[String]) -> String {
@@ -308,16 +343,28 @@ fn load_timm_tensors(
     device: &Device,
 ) -> Result<LoadedWeights, WeightsError> {
     // BatchNorm's step counter is training bookkeeping that burn does not keep.
-    let tensors: Vec<PackTensor> = tensors
+    let tensors = tensors
         .into_iter()
         .filter(|t| !t.name.ends_with(".num_batches_tracked"))
-        .collect();
+        .map(finite_f32)
+        .collect::<Result<Vec<_>, _>>()?;
     let detected = detect_timm_arch(tensors.iter().map(|t| t.name.as_str()));
     let arch = arch.or(detected).unwrap_or(Arch::InceptionResnetV2);
 
-    // A TF-slim classifier has 1001 outputs, the first for "background".
+    // A TF-slim classifier has 1001 outputs, the first for "background". PyTorch keeps
+    // Linear weights as [outputs, inputs]; a tensor of another rank is reported as
+    // mis-shaped below.
     let classifier_key = format!("{}.weight", arch.classifier_name());
-    let file_classes = tensors.iter().find(|t| t.name == classifier_key).map(|t| t.shape[0]);
+    let file_classes = tensors
+        .iter()
+        .find(|t| t.name == classifier_key && t.shape.len() == 2)
+        .map(|t| t.shape[0]);
+    if file_classes == Some(0) {
+        return Err(WeightsError::BadTensor {
+            name: classifier_key,
+            message: "the classifier has no outputs".into(),
+        });
+    }
     let has_background = file_classes == Some(crate::imagenet::NUM_CLASSES + 1);
     let num_classes = file_classes.unwrap_or(crate::imagenet::NUM_CLASSES);
 
@@ -365,12 +412,6 @@ fn load_burnpack(bytes: Vec<u8>, arch: Option<Arch>, device: &Device) -> Result<
         .get(META_KEY)
         .ok_or_else(|| WeightsError::Metadata("missing".into()))
         .and_then(|json| serde_json::from_str(json).map_err(|e| WeightsError::Metadata(e.to_string())))?;
-    if meta.format_version > FORMAT_VERSION {
-        return Err(WeightsError::Metadata(format!(
-            "format version {} is newer than this program's {FORMAT_VERSION}",
-            meta.format_version
-        )));
-    }
     if let Some(requested) = arch
         && requested != meta.arch
     {
@@ -379,22 +420,95 @@ fn load_burnpack(bytes: Vec<u8>, arch: Option<Arch>, device: &Device) -> Result<
             found: meta.arch,
         });
     }
-    if meta.labels.as_ref().is_some_and(|l| l.len() != meta.num_classes) {
-        return Err(WeightsError::Metadata(
-            "the number of labels differs from num_classes".into(),
-        ));
-    }
-    let tensors = reader.into_tensors().map_err(|e| corrupt(&e))?;
-    meta.network_config()
-        .validate()
-        .map_err(|e| WeightsError::Metadata(e.to_string()))?;
+    let tensors = reader
+        .into_tensors()
+        .map_err(|e| corrupt(&e))?
+        .into_iter()
+        .map(finite_f32)
+        .collect::<Result<Vec<_>, _>>()?;
+    // burn keeps Linear weights as [inputs, outputs]. Checked before the network is built,
+    // so that a file claiming a billion classes is refused instead of allocated.
+    let classifier_key = format!("{}.weight", meta.arch.classifier_name());
+    let outputs = tensors
+        .iter()
+        .find(|t| t.name == classifier_key && t.shape.len() == 2)
+        .map(|t| t.shape[1]);
+    meta.validate(outputs)?;
     let mut network = meta.network_config().init(device);
+    let size = meta.preprocess.input_size;
+    network
+        .check_input(size, size)
+        .map_err(|e| WeightsError::Metadata(format!("input_size {size}: {e}")))?;
     apply_checked(&mut network, tensors, None, None, |p| p.to_string())?;
     Ok(LoadedWeights {
         network,
         meta,
         format: WeightsFormat::Burnpack,
     })
+}
+
+/// A tensor as the networks hold it: f32 with finite values. Checkpoints saved in half
+/// precision (f16, bf16) or in f64 are converted; integer tensors, data shorter or longer
+/// than the shape says, and NaN or infinite values are errors naming the tensor.
+fn finite_f32(t: PackTensor) -> Result<PackTensor, WeightsError> {
+    let bad = |name: &str, message: String| WeightsError::BadTensor {
+        name: name.to_string(),
+        message,
+    };
+    let elements = t
+        .shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| bad(&t.name, format!("shape {:?} is too large", t.shape.as_slice())))?;
+    let name = t.name.clone();
+    let (_, dtype, shape, param_id, bytes) = t.into_parts().map_err(|e| bad(&name, e.to_string()))?;
+    let expected = match dtype {
+        DType::F32 | DType::F16 | DType::BF16 | DType::F64 => elements.checked_mul(dtype.size()),
+        other => return Err(bad(&name, format!("{other:?} data where floats were expected"))),
+    };
+    if expected != Some(bytes.len()) {
+        return Err(bad(
+            &name,
+            format!(
+                "{} bytes of data for shape {:?} of {dtype:?}",
+                bytes.len(),
+                shape.as_slice()
+            ),
+        ));
+    }
+    let values: Vec<f32> = match dtype {
+        DType::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        DType::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        DType::BF16 => bytes
+            .chunks_exact(2)
+            .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        _ => bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+            .collect(),
+    };
+    let non_finite = values.iter().filter(|v| !v.is_finite()).count();
+    if non_finite > 0 {
+        let what = if dtype == DType::F64 {
+            "NaN, infinite or out-of-f32-range"
+        } else {
+            "NaN or infinite"
+        };
+        return Err(bad(&name, format!("{non_finite} of its {elements} values are {what}")));
+    }
+    let bytes = if dtype == DType::F32 {
+        bytes
+    } else {
+        Bytes::from_bytes_vec(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+    };
+    Ok(PackTensor::new(name, DType::F32, shape, param_id, bytes))
 }
 
 /// Applies tensors and turns every miss into one error, naming tensors with `file_name`.

@@ -81,7 +81,7 @@ impl Classifier {
         let preprocessed = now_ms();
         let logits = self.logits(&[input], self.meta.preprocess.input_size).await?;
         let result = Classification {
-            top5: top_k(&logits, &self.labels, 5),
+            top5: top_k(&logits, &self.labels, 5).map_err(js_error)?,
             preprocess_ms: preprocessed - started,
             inference_ms: now_ms() - preprocessed,
         };

@@ -176,6 +176,8 @@ pub enum ConfigError {
     NotResidual(Arch),
     #[error("a network needs at least one class")]
     NoClasses,
+    #[error("residual scale {0} is not a finite number")]
+    NonFiniteScale(f32),
 }
 
 impl NetworkConfig {
@@ -186,6 +188,11 @@ impl NetworkConfig {
         }
         if !self.arch.is_residual() && self.residual_scale != ResidualScale::ArchDefault {
             return Err(ConfigError::NotResidual(self.arch));
+        }
+        if let ResidualScale::Factor(f) = self.residual_scale
+            && !f.is_finite()
+        {
+            return Err(ConfigError::NonFiniteScale(f));
         }
         Ok(())
     }
