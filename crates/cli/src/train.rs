@@ -37,6 +37,10 @@ pub struct Args {
     /// No progress bars (logs, CI).
     #[arg(long)]
     quiet: bool,
+    /// Steps between checkpoints inside an epoch (0: at the end of epochs only). A run
+    /// killed at any moment loses at most this many steps.
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: u64,
 
     #[arg(long)]
     arch: Option<Arch>,
@@ -186,6 +190,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         device,
         interrupt,
         progress: !args.quiet,
+        checkpoint_every: (args.checkpoint_every > 0).then_some(args.checkpoint_every),
     })?;
     if summary.interrupted {
         eprintln!(

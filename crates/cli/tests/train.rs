@@ -126,6 +126,108 @@ fn sigkill_then_resume_gives_the_uninterrupted_weights() {
     );
 }
 
+fn state_of(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("checkpoint/state.json")).unwrap()).unwrap()
+}
+
+/// With `--checkpoint-every 2`, a run killed inside an epoch resumes from its last step that
+/// is a multiple of 2 (it loses at most 2 steps) and ends with the uninterrupted weights.
+#[test]
+fn sigkill_inside_an_epoch_loses_at_most_checkpoint_every_steps() {
+    let dir = workdir("mid-epoch");
+    make_data(&dir, "3", "20");
+    ok(bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "2", "--out", "straight"])
+        .output()
+        .unwrap());
+    let mut child = bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "2", "--checkpoint-every", "2", "--out", "killed"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = dir.join("killed/checkpoint/state.json");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    // Killed as soon as the first mid-epoch checkpoint (step 2 of 6) is in place.
+    while !state.is_file() {
+        assert!(Instant::now() < deadline, "no checkpoint after 300 s");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let killed = state_of(&dir.join("killed"));
+    let step = killed["global_step"].as_u64().unwrap();
+    assert_eq!(step % 2, 0, "checkpoints fall every 2 steps: {killed}");
+    assert!(
+        killed["batch"].as_u64().unwrap() > 0,
+        "a checkpoint inside an epoch: {killed}"
+    );
+
+    ok(bin(&dir)
+        .args(RUN)
+        .args(["--out", "killed", "--resume"])
+        .output()
+        .unwrap());
+    let (a, b) = (
+        weights_of(&dir.join("straight/model.bpk")),
+        weights_of(&dir.join("killed/model.bpk")),
+    );
+    let max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert_eq!(max_diff, 0.0, "resumed weights differ (killed at step {step})");
+}
+
+/// A checkpoint whose writing fails (here: no file may grow past 64 KiB, as on a full
+/// disk) stops the run with a message, and the previous checkpoint stays whole: the run
+/// resumes from it once there is room again.
+#[test]
+fn a_failed_checkpoint_write_leaves_the_previous_checkpoint() {
+    let dir = workdir("disk-full");
+    make_data(&dir, "3", "20");
+    let run = dir.join("run");
+    ok(bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "1", "--out", "run"])
+        .output()
+        .unwrap());
+    let before = std::fs::read(run.join("checkpoint/state.json")).unwrap();
+    let cli = bin(&dir);
+    // SIGXFSZ ignored, so that a write past the limit fails with EFBIG instead of killing.
+    let out = Command::new("sh")
+        .current_dir(&dir)
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 128; exec \"$@\"")
+        .arg("sh")
+        .arg(cli.get_program())
+        .args(RUN)
+        .args(["--epochs", "2", "--checkpoint-every", "2", "--out", "run", "--resume"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a clean failure: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("writing the checkpoint at step 8 failed") && stderr.contains("is intact"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(run.join("checkpoint/state.json")).unwrap(),
+        before,
+        "the previous checkpoint changed"
+    );
+    let resumed = ok(bin(&dir)
+        .args(RUN)
+        .args(["--epochs", "2", "--out", "run", "--resume"])
+        .output()
+        .unwrap());
+    assert!(resumed.contains("epoch 2"), "{resumed}");
+}
+
 #[test]
 fn a_trained_model_classifies_with_its_own_class_names() {
     let dir = workdir("export");

@@ -44,6 +44,8 @@ pub enum CheckpointError {
     Io { path: String, source: std::io::Error },
     #[error("checkpoint {path} is unreadable: {message}")]
     Corrupt { path: String, message: String },
+    #[error("writing {path} failed: {message}")]
+    Write { path: String, message: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
@@ -97,38 +99,12 @@ pub fn save(
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io_error(&tmp))?;
     }
-    fs::create_dir_all(&tmp).map_err(io_error(&tmp))?;
-    let corrupt = |path: &Path, message: String| CheckpointError::Corrupt {
-        path: path.display().to_string(),
-        message,
-    };
-    let model_path = tmp.join("model.bpk");
-    save_burnpack(model, meta, &model_path).map_err(|m| corrupt(&model_path, m))?;
-    sync_file(&model_path).map_err(io_error(&model_path))?;
-    if let Some(ema) = ema {
-        let ema_path = tmp.join("ema.bpk");
-        save_burnpack(ema, meta, &ema_path).map_err(|m| corrupt(&ema_path, m))?;
-        sync_file(&ema_path).map_err(io_error(&ema_path))?;
+    if let Err(e) = write_files(&tmp, run, state, model, ema, optimizer, meta) {
+        // The previous checkpoint is untouched; what was written of this one (on a full
+        // disk, say) is freed.
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
     }
-    let optim_path = tmp.join("optimizer.bpk");
-    match optimizer {
-        Some(record) => record
-            .save(&optim_path)
-            .map_err(|e| corrupt(&optim_path, format!("{e:?}")))?,
-        None => {
-            // No optimizer step since the last checkpoint: its state carries over.
-            let previous = newest(run)
-                .map(|dir| dir.join("optimizer.bpk"))
-                .ok_or_else(|| corrupt(&optim_path, "no optimizer state to carry over".into()))?;
-            fs::copy(&previous, &optim_path).map_err(io_error(&previous))?;
-        }
-    }
-    sync_file(&optim_path).map_err(io_error(&optim_path))?;
-    let state_path = tmp.join("state.json");
-    let json = serde_json::to_vec_pretty(state).map_err(|e| corrupt(&state_path, e.to_string()))?;
-    write_atomically(&state_path, &json).map_err(io_error(&state_path))?;
-    sync_dir(&tmp);
-
     if old.exists() {
         fs::remove_dir_all(&old).map_err(io_error(&old))?;
     }
@@ -140,6 +116,51 @@ pub fn save(
     if old.exists() {
         fs::remove_dir_all(&old).map_err(io_error(&old))?;
     }
+    Ok(())
+}
+
+/// Every file of a checkpoint, written and flushed in the folder `tmp`.
+fn write_files(
+    tmp: &Path,
+    run: &Path,
+    state: &TrainState,
+    model: &Network,
+    ema: Option<&Network>,
+    optimizer: Option<OptimizerRecord>,
+    meta: &WeightsMeta,
+) -> Result<(), CheckpointError> {
+    fs::create_dir_all(tmp).map_err(io_error(tmp))?;
+    let failed = |path: &Path, message: String| CheckpointError::Write {
+        path: path.display().to_string(),
+        message,
+    };
+    let model_path = tmp.join("model.bpk");
+    save_burnpack(model, meta, &model_path).map_err(|m| failed(&model_path, m))?;
+    sync_file(&model_path).map_err(io_error(&model_path))?;
+    if let Some(ema) = ema {
+        let ema_path = tmp.join("ema.bpk");
+        save_burnpack(ema, meta, &ema_path).map_err(|m| failed(&ema_path, m))?;
+        sync_file(&ema_path).map_err(io_error(&ema_path))?;
+    }
+    let optim_path = tmp.join("optimizer.bpk");
+    match optimizer {
+        Some(record) => record
+            .save(&optim_path)
+            .map_err(|e| failed(&optim_path, format!("{e:?}")))?,
+        None => {
+            // No optimizer step since the last checkpoint: its state carries over.
+            let previous = newest(run)
+                .map(|dir| dir.join("optimizer.bpk"))
+                .ok_or_else(|| failed(&optim_path, "no optimizer state to carry over".into()))?;
+            fs::copy(&previous, &optim_path).map_err(io_error(&previous))?;
+        }
+    }
+    sync_file(&optim_path).map_err(io_error(&optim_path))?;
+    let state_path = tmp.join("state.json");
+    let json = serde_json::to_vec_pretty(state).map_err(|e| failed(&state_path, e.to_string()))?;
+    write_atomically(&state_path, &json).map_err(io_error(&state_path))?;
+    sync_dir(tmp);
+
     Ok(())
 }
 

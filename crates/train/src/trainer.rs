@@ -63,6 +63,9 @@ pub struct TrainRequest<'a> {
     pub device: Device,
     pub interrupt: Interrupt,
     pub progress: bool,
+    /// A checkpoint every this many steps inside an epoch, besides the one at its end: a
+    /// killed run loses at most that many steps. `None`: at the end of epochs only.
+    pub checkpoint_every: Option<u64>,
 }
 
 /// The name of the weights a run exports.
@@ -77,6 +80,7 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         device,
         interrupt,
         progress,
+        checkpoint_every,
     } = request;
     std::fs::create_dir_all(run).with_context(|| format!("creating {}", run.display()))?;
     let ad_device = device.clone().autodiff();
@@ -190,6 +194,13 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
             optimizer_snapshot.take(),
             &meta,
         )
+        .with_context(|| {
+            format!(
+                "writing the checkpoint at step {} failed; the previous checkpoint in {} is intact and --resume continues from it",
+                state.global_step,
+                run.display()
+            )
+        })
     };
     let size = config.image_size;
     let mut summary = RunSummary {
@@ -221,10 +232,13 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 let mut rng = Rng::at(&[config.seed, 0xD80, state.global_step]);
                 dropout_mask(n, num_features, config.dropout, &mut rng, &ad_device)
             });
-            // A checkpoint follows this step at the end of the epoch or on Ctrl-C: the
-            // optimizer's state after it is needed then.
+            // A checkpoint follows this step at the end of the epoch, every
+            // `checkpoint_every` steps, and on Ctrl-C: the optimizer's state after it is
+            // needed then.
             let stop = interrupt.load(Ordering::SeqCst);
-            if stop || state.batch + 1 == batches_per_epoch {
+            let end_of_epoch = state.batch + 1 == batches_per_epoch;
+            let periodic = checkpoint_every.is_some_and(|n| n > 0 && (state.global_step + 1) % n == 0);
+            if stop || end_of_epoch || periodic {
                 optimizer_snapshot.request();
             }
             let ClassificationOutput { loss, output, .. } = train_step(
@@ -272,6 +286,10 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 summary.interrupted = true;
                 summary.history = state.history.clone();
                 return Ok(summary);
+            }
+            // The end of the epoch has its own checkpoint, after the validation pass.
+            if periodic && !end_of_epoch {
+                save_checkpoint(&state, &learner, ema.as_ref())?;
             }
         }
         bar.finish();

@@ -45,6 +45,7 @@ fn run(data: &Path, out: &Path, config: &TrainConfig, start: Start, interrupted:
         device: Device::flex(),
         interrupt: Arc::new(AtomicBool::new(interrupted)),
         progress: false,
+        checkpoint_every: None,
     })
     .unwrap();
     summary.interrupted
