@@ -460,22 +460,25 @@ fn finite_f32(t: PackTensor) -> Result<PackTensor, WeightsError> {
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .ok_or_else(|| bad(&t.name, format!("shape {:?} is too large", t.shape.as_slice())))?;
-    let name = t.name.clone();
-    let (_, dtype, shape, param_id, bytes) = t.into_parts().map_err(|e| bad(&name, e.to_string()))?;
-    let expected = match dtype {
-        DType::F32 | DType::F16 | DType::BF16 | DType::F64 => elements.checked_mul(dtype.size()),
-        other => return Err(bad(&name, format!("{other:?} data where floats were expected"))),
+    // Refused on what the header says, before the data is read.
+    let expected = match t.dtype {
+        DType::F32 | DType::F16 | DType::BF16 | DType::F64 => elements.checked_mul(t.dtype.size()),
+        other => return Err(bad(&t.name, format!("{other:?} data where floats were expected"))),
     };
-    if expected != Some(bytes.len()) {
+    if expected != Some(t.byte_len()) {
         return Err(bad(
-            &name,
+            &t.name,
             format!(
-                "{} bytes of data for shape {:?} of {dtype:?}",
-                bytes.len(),
-                shape.as_slice()
+                "{} bytes of data for shape {:?} of {:?}",
+                t.byte_len(),
+                t.shape.as_slice(),
+                t.dtype
             ),
         ));
     }
+    let name = t.name.clone();
+    // A reader's deferred data is checked against the length it declared.
+    let (_, dtype, shape, param_id, bytes) = t.into_parts().map_err(|e| bad(&name, e.to_string()))?;
     let values: Vec<f32> = match dtype {
         DType::F32 => bytes
             .chunks_exact(4)
