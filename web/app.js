@@ -1,25 +1,120 @@
 // The page: reads files (drop, pick, paste), sends them to the worker, shows the answers.
 // With `?bench` in its address it runs the benchmark mode instead (bench.js).
+//
+// Every job sent to the worker (a weights load, an image) is kept in `inflight` until the
+// worker answers it; the worker runs them in order. If the worker dies (the wasm module
+// trapped, or the browser stopped it), the job it was running is marked with what happened,
+// a new worker loads the weights in use again (from the Cache API) and the other jobs go on.
 import { benchParams, showBenchError, showBenchProgress, showBenchResult, startBench } from "./bench.js";
 
 const $ = (id) => document.getElementById(id);
-const worker = new Worker("./worker.js", { type: "module" });
-const pending = new Map();
+const inflight = [];
+let worker = null;
 let nextId = 0;
 let weightsLoaded = false;
-const queue = [];
+// The load job of the weights in use, to load them again in a new worker.
+let weightsJob = null;
+let crashes = 0;
+const waiting = [];
+// Jobs are posted one after another, so that reading a file's bytes never reorders them.
+let posting = Promise.resolve();
 
 const WEIGHT_EXT = /\.(bpk|safetensors)$/i;
 const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+// A worker that keeps dying on the weights alone is not restarted for ever.
+const MAX_CRASHES = 5;
 
 function setStatus(el, text, isError = false) {
   el.textContent = text;
   el.classList.toggle("error", isError);
 }
 
-worker.onerror = (e) => setStatus($("backend"), `The worker failed to start: ${e.message}`, true);
+function startWorker() {
+  const started = new Worker("./worker.js", { type: "module" });
+  worker = started;
+  // A replaced worker may still deliver what it had queued: only the current one counts.
+  started.onmessage = ({ data }) => started === worker && onMessage(data);
+  started.onerror = (e) => {
+    e.preventDefault();
+    if (started === worker) crashed(e.message || "the worker stopped");
+  };
+}
 
-worker.onmessage = ({ data }) => {
+/** Sends a job ({type: "load-default" | "load-file" | "classify", ...}) to the worker. */
+function send(job) {
+  job.id = nextId++;
+  inflight.push(job);
+  const target = worker;
+  posting = posting.then(async () => {
+    if (job.type === "classify" || job.type === "load-file") {
+      const bytes = await job.file.arrayBuffer();
+      const type = job.type === "classify" ? "classify" : "load-bytes";
+      target.postMessage({ type, id: job.id, name: job.file.name, bytes }, [bytes]);
+    } else {
+      target.postMessage({ type: job.type, id: job.id, ...job.params });
+    }
+  }).catch((e) => answered(job.id, { type: "error", message: `the file could not be read: ${e.message ?? e}` }));
+}
+
+/** Removes the job `id` from `inflight` and shows its answer. */
+function answered(id, data) {
+  const at = inflight.findIndex((j) => j.id === id);
+  if (at >= 0) show(inflight.splice(at, 1)[0], data);
+}
+
+function show(job, data) {
+  if (job.type === "classify") {
+    data.type === "result" ? showResult(job.card, data.result) : showError(job.card, data.message);
+  } else if (job.type === "bench") {
+    data.type === "bench-result" ? showBenchResult(data.result) : showBenchError(data.message);
+  } else if (data.type === "weights") {
+    weightsReady(job, data);
+  } else {
+    $("progress").hidden = true;
+    setStatus($("weights"), `Weights could not be loaded: ${data.message}`, true);
+  }
+}
+
+/** The worker died: the job it was running failed, a new worker takes the others. */
+function crashed(reason) {
+  worker.terminate();
+  crashes++;
+  const [culprit, ...rest] = inflight.splice(0);
+  const what = `The classifier stopped (${reason})`;
+  const restart = crashes <= MAX_CRASHES;
+  if (culprit) {
+    const on = culprit.type === "classify" ? "this image" : culprit.type === "bench" ? "the benchmark" : "these weights";
+    show(culprit, { type: "error", message: `${what} on ${on}${restart ? " and was restarted" : ""}.` });
+  }
+  if (!restart) {
+    setStatus($("backend"), `${what} too often; reload the page to try again.`, true);
+    rest.forEach((j) => show(j, { type: "error", message: "Not classified: the classifier stopped." }));
+    return;
+  }
+  startWorker();
+  weightsLoaded = false;
+  // The weights in use again, unless loading them again is what crashed.
+  if (weightsJob && culprit?.reloads !== weightsJob) send({ ...weightsJob, reloads: weightsJob });
+  rest.forEach(send);
+}
+
+function weightsReady(job, data) {
+  $("progress").hidden = true;
+  if (!data.info) {
+    setStatus($("backend"), "gpu" in navigator
+      ? "WebGPU is available: the network will run on your GPU."
+      : "This browser has no WebGPU: the network will run on the CPU (slower).");
+    setStatus($("weights"), "No weights are shipped in weights/ yet. Drop a .bpk (from `inception import`) or a timm .safetensors file here; see the README for ImageNet weights.", true);
+    return;
+  }
+  weightsLoaded = true;
+  weightsJob = job.reloads ?? { type: job.type, file: job.file, params: job.params };
+  const i = data.info;
+  setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input.`);
+  waiting.splice(0).forEach(classify);
+}
+
+function onMessage(data) {
   switch (data.type) {
     case "backend": {
       const b = data.backend;
@@ -39,45 +134,16 @@ worker.onmessage = ({ data }) => {
       setStatus($("weights"), `Downloading weights: ${(data.loaded / 1e6).toFixed(1)} of ${(data.total / 1e6).toFixed(1)} MB`);
       break;
     }
-    case "weights": {
-      $("progress").hidden = true;
-      if (!data.info) {
-        setStatus($("backend"), "gpu" in navigator
-          ? "WebGPU is available: the network will run on your GPU."
-          : "This browser has no WebGPU: the network will run on the CPU (slower).");
-        setStatus($("weights"), "No weights are shipped in weights/ yet. Drop a .bpk (from `inception import`) or a timm .safetensors file here; see the README for ImageNet weights.", true);
-        return;
-      }
-      weightsLoaded = true;
-      const i = data.info;
-      setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input.`);
-      queue.splice(0).forEach(classify);
-      break;
-    }
     case "bench-progress":
       showBenchProgress(data);
       break;
-    case "bench-result":
-      showBenchResult(data.result);
+    case "crashed":
+      crashed(data.message);
       break;
-    case "result":
-    case "error": {
-      if (data.during === "bench") {
-        showBenchError(data.message);
-        break;
-      }
-      const card = pending.get(data.id);
-      if (card) {
-        pending.delete(data.id);
-        data.type === "result" ? showResult(card, data.result) : showError(card, data.message);
-      } else if (data.type === "error") {
-        setStatus($("weights"), `Weights could not be loaded: ${data.message}`, true);
-        $("progress").hidden = true;
-      }
-      break;
-    }
+    default:
+      answered(data.id, data);
   }
-};
+}
 
 function newCard(name, file) {
   const card = document.createElement("article");
@@ -134,20 +200,16 @@ function showError(card, message) {
   card.dataset.done = "error";
 }
 
-async function classify({ card, file }) {
-  const id = nextId++;
-  pending.set(id, card);
-  card.querySelector(".body").textContent = "Classifying…";
-  const bytes = await file.arrayBuffer();
-  worker.postMessage({ type: "classify", id, bytes }, [bytes]);
+function classify(job) {
+  job.card.querySelector(".body").textContent = "Classifying…";
+  send({ type: "classify", card: job.card, file: job.file });
 }
 
-async function handleFiles(files) {
+function handleFiles(files) {
   for (const file of files) {
     if (WEIGHT_EXT.test(file.name)) {
       setStatus($("weights"), `Loading ${file.name}…`);
-      const bytes = await file.arrayBuffer();
-      worker.postMessage({ type: "load-bytes", name: file.name, bytes }, [bytes]);
+      send({ type: "load-file", file });
       continue;
     }
     const card = newCard(file.name || "pasted image", file);
@@ -156,7 +218,7 @@ async function handleFiles(files) {
       continue;
     }
     const job = { card, file };
-    weightsLoaded ? classify(job) : queue.push(job);
+    weightsLoaded ? classify(job) : waiting.push(job);
   }
 }
 
@@ -173,6 +235,11 @@ window.addEventListener("paste", (e) => handleFiles([...e.clipboardData.files]))
 if (!("gpu" in navigator)) {
   setStatus($("backend"), "This browser has no WebGPU: running on the CPU (slower).");
 }
+startWorker();
 const bench = benchParams(location.search);
-if (bench) startBench(worker, bench);
-else worker.postMessage({ type: "load-default" });
+if (bench) {
+  startBench(bench);
+  send({ type: "bench", params: bench });
+} else {
+  send({ type: "load-default" });
+}

@@ -27,11 +27,11 @@ export function benchParams(search) {
   };
 }
 
-export function startBench(worker, params) {
+/** Shows the benchmark's section; the caller sends the "bench" job to the worker. */
+export function startBench(params) {
   $("bench").hidden = false;
   $("drop").hidden = true;
   $("bench-status").textContent = `Cold start: downloading and loading the weights on ${params.allowGpu ? "WebGPU (if present)" : "the CPU"}…`;
-  worker.postMessage({ type: "bench", ...params });
 }
 
 export function showBenchProgress({ done, total, first_ms }) {

@@ -1,9 +1,13 @@
-// The Web Worker that owns the network. Messages in:
+// The Web Worker that owns the network. Messages in, each with an `id`:
 //   {type: "load-default"}                     weights listed in weights/manifest.json
 //   {type: "load-bytes", name, bytes}          a weights file the user dropped
-//   {type: "classify", id, bytes}              an image file
+//   {type: "classify", bytes}                  an image file
 //   {type: "bench", ...}                       the benchmark mode (see bench.js)
-// Messages out: {type: "backend"|"progress"|"weights"|"result"|"bench-result"|"error", ...}.
+// Messages out: {type: "backend"|"progress"|"weights"|"result"|"bench-result"|"error"|"crashed", ...};
+// "weights", "result", "bench-result" and "error" carry the `id` of the message they answer.
+// Messages run one at a time, in order: a load never frees the network under a classification.
+// After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
+// worker says "crashed" and closes, and the page starts a new one.
 import init, { Classifier } from "./inception-web.js";
 
 const CACHE = "inception-weights-v1";
@@ -43,7 +47,7 @@ async function fetchWeights(url, size) {
   return { bytes, fromCache: false, cache };
 }
 
-async function load(bytes, label) {
+async function load(bytes, label, id) {
   await ready;
   const started = performance.now();
   // The weights in use stay until the new ones have loaded: a bad file changes nothing.
@@ -52,7 +56,7 @@ async function load(bytes, label) {
   classifier = loaded;
   const info = classifier.info();
   post({ type: "backend", backend: info.backend });
-  post({ type: "weights", info, label, ms: performance.now() - started });
+  post({ type: "weights", id, info, label, ms: performance.now() - started });
 }
 
 // Development servers answer a missing file with index.html: anything that is not a
@@ -71,17 +75,17 @@ async function checkHash(bytes, manifest, cache, url) {
   }
 }
 
-async function loadDefault() {
+async function loadDefault(id) {
   const manifest = await fetchManifest();
   if (!manifest) {
-    post({ type: "weights", info: null, label: "none" });
+    post({ type: "weights", id, info: null, label: "none" });
     return;
   }
   const url = `weights/${manifest.file}`;
   const { bytes, fromCache, cache } = await fetchWeights(url, manifest.size);
   await checkHash(bytes, manifest, cache, url);
   if (cache && !fromCache) await cache.put(url, new Response(bytes));
-  await load(bytes, `${manifest.description || manifest.file}${fromCache ? " (from cache)" : ""}`);
+  await load(bytes, `${manifest.description || manifest.file}${fromCache ? " (from cache)" : ""}`, id);
 }
 
 async function fetchF32(url) {
@@ -159,18 +163,29 @@ function syntheticInput(size) {
   return x;
 }
 
-self.onmessage = async ({ data }) => {
+async function handle(data) {
   try {
-    if (data.type === "load-default") await loadDefault();
-    else if (data.type === "load-bytes") await load(new Uint8Array(data.bytes), data.name);
+    if (data.type === "load-default") await loadDefault(data.id);
+    else if (data.type === "load-bytes") await load(new Uint8Array(data.bytes), data.name, data.id);
     else if (data.type === "classify") {
       if (!classifier) throw new Error("no weights are loaded yet");
       const result = await classifier.classify(new Uint8Array(data.bytes));
       post({ type: "result", id: data.id, result });
     } else if (data.type === "bench") {
-      post({ type: "bench-result", result: await bench(data) });
+      post({ type: "bench-result", id: data.id, result: await bench(data) });
     }
   } catch (e) {
-    post({ type: "error", id: data.id, during: data.type, message: String(e?.message ?? e) });
+    const message = String(e?.message ?? e);
+    if (e instanceof WebAssembly.RuntimeError) {
+      post({ type: "crashed", id: data.id, during: data.type, message });
+      self.close();
+    } else {
+      post({ type: "error", id: data.id, during: data.type, message });
+    }
   }
+}
+
+let queue = Promise.resolve();
+self.onmessage = ({ data }) => {
+  queue = queue.then(() => handle(data));
 };
