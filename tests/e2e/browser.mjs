@@ -10,15 +10,27 @@ const TYPES = {
   ".css": "text/css", ".json": "application/json",
 };
 
-/** Serves `dir` on 127.0.0.1 (a free port); resolves to {origin, close()}. */
+/** The Content-Security-Policy of the site's page (its meta tag), or null. */
+export async function pagePolicy(dir) {
+  const html = await readFile(join(dir, "index.html"), "utf8").catch(() => "");
+  return html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]*)"/)?.[1] ?? null;
+}
+
+/** Serves `dir` on 127.0.0.1 (a free port); resolves to {origin, close()}. Every response
+ * carries the page's Content-Security-Policy as a header, as `trunk serve` sends it: the
+ * worker runs under it too. */
 export async function serveDir(dir) {
+  const policy = await pagePolicy(dir);
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
     let file = join(dir, path);
     try {
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": body.length });
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": body.length,
+        ...(policy ? { "content-security-policy": policy } : {}),
+      });
       res.end(body);
     } catch {
       res.writeHead(404).end();

@@ -8,12 +8,13 @@
 // screenshot of the run without WebGPU goes next to SCREENSHOT, with `-cpu` in its name.
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { keepToOrigin, launchChromium, serveDir } from "./browser.mjs";
+import { keepToOrigin, launchChromium, pagePolicy, serveDir } from "./browser.mjs";
 
 const [site, expectedPath, img1, img2, screenshot] = process.argv.slice(2);
 const expected = (await readFile(expectedPath, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
 const files = await Promise.all([img1, img2].map(async (p) => ({ name: basename(p), data: [...await readFile(p)] })));
 const server = await serveDir(site);
+if (!(await pagePolicy(site))) throw new Error(`${site}/index.html has no Content-Security-Policy`);
 
 /** Runs the page once; returns what went wrong (empty when all is well). */
 async function checkPage({ webgpu, screenshotPath }) {
@@ -26,6 +27,14 @@ async function checkPage({ webgpu, screenshotPath }) {
     await keepToOrigin(page, server.origin, foreign);
     page.on("console", (m) => console.log(`[${run}] [page] ${m.text()}`));
     page.on("pageerror", (e) => failures.push(`${run}: page error: ${e.message}`));
+    const workers = [];
+    page.on("worker", (w) => workers.push(w));
+    // Anything the page's Content-Security-Policy refuses is a failure: the page must run
+    // entirely within it.
+    await page.addInitScript(() => {
+      window.__violations = [];
+      document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
 
     await page.goto(server.origin);
     await page.waitForFunction(() => /Weights: /.test(document.getElementById("weights").textContent) ||
@@ -60,6 +69,25 @@ async function checkPage({ webgpu, screenshotPath }) {
       else if (JSON.stringify(s.top5) !== JSON.stringify(want)) failures.push(`${run}: ${name}: page top-5 ${s.top5} != CLI ${want}`);
       else console.log(`[${run}] ${name}: top-5 ${s.top5} equals the CLI's`);
     }
+    const violations = await page.evaluate(() => window.__violations);
+    if (violations.length) failures.push(`${run}: Content-Security-Policy violations: ${violations.join(", ")}`);
+    // The policy is in force: the page runs no inline script, and the worker reaches no
+    // other origin (a loopback address of another origin; were the request let through,
+    // it would also show below as a request outside the page's origin).
+    const inline = await page.evaluate(() => {
+      const s = document.createElement("script");
+      s.textContent = "window.__inlineRan = true";
+      document.head.append(s);
+      return window.__inlineRan === true;
+    });
+    const workerRefused = workers.length ? await workers[0].evaluate(() => new Promise((done) => {
+      self.addEventListener("securitypolicyviolation", (e) => done(e.effectiveDirective), { once: true });
+      setTimeout(() => done(null), 5000);
+      fetch("http://127.0.0.2:9/csp-probe").catch(() => {});
+    })) : "no worker";
+    if (inline || workerRefused !== "connect-src")
+      failures.push(`${run}: the Content-Security-Policy is not in force (inline script ran: ${inline}, worker's foreign fetch: ${workerRefused})`);
+    else console.log(`[${run}] Content-Security-Policy in force: an inline script and the worker's foreign fetch were refused; ${violations.length} violations before`);
     if (foreign.length) failures.push(`${run}: requests outside ${server.origin}: ${foreign.join(", ")}`);
     await page.screenshot({ path: screenshotPath, fullPage: true });
     console.log(`[${run}] screenshot: ${screenshotPath}`);
