@@ -74,6 +74,16 @@ milestone "test dependencies ready"
 INCEPTION_FIXTURES=$(bash tests/fixtures.sh)
 export INCEPTION_FIXTURES
 milestone "fixtures: $INCEPTION_FIXTURES"
+# The bad-input corpus (about 250 images and weights files, 1.5 GB, half a minute), which the
+# CLI's corpus test and the page's (tests/e2e/corpus.mjs) run.
+INCEPTION_CORPUS=$(mktemp -d)
+export INCEPTION_CORPUS
+"$cache/oracle-venv/bin/python" tests/corpus/make_corpus.py "$INCEPTION_CORPUS" \
+  --safetensors "$INCEPTION_FIXTURES/inception_resnet_v2_s0/weights.safetensors" \
+  --v4 "$INCEPTION_FIXTURES/inception_v4_s0/weights.safetensors" \
+  --pth "$INCEPTION_FIXTURES/inception_resnet_v2_s0/weights.pth" \
+  --bpk weights/inception-resnet-v2-shapes.bpk --marker "$INCEPTION_CORPUS/pwned"
+milestone "bad-input corpus: $INCEPTION_CORPUS"
 if ! wait $native_build; then
   tail -n 60 "$cache/native-build.log" >&2
   echo "run.sh: the native build failed (log: $cache/native-build.log)" >&2
@@ -141,8 +151,11 @@ Image.open(sys.argv[1]).transpose(Image.FLIP_LEFT_RIGHT).rotate(90).save(sys.arg
   "$site/photo-a.png" "$site/photo-b.png" > "$site/expected.jsonl"
 node tests/e2e/page.mjs "$site" "$site/expected.jsonl" "$site/photo-a.png" "$site/photo-b.png" \
   "$cache/e2e-screenshot.png" 2>&1 | tee -a "$cache/last-test.log"
-rm -rf "$site"
 milestone "end-to-end page test done"
+# The bad-input corpus through the page, with the same 299x299 weights.
+node tests/e2e/corpus.mjs "$site" "$INCEPTION_CORPUS" 2>&1 | tee -a "$cache/last-test.log"
+rm -rf "$site" "$INCEPTION_CORPUS"
+milestone "page corpus test done"
 
 echo "page benchmark mode: $(wc -l <"$cache/bench-smoke.jsonl") complete results" | tee -a "$cache/last-test.log"
 echo "1 passed, 0 failed" | tee -a "$cache/last-test.log"
