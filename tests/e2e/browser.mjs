@@ -63,3 +63,27 @@ export async function keepToOrigin(page, origin, foreign) {
     return route.abort();
   });
 }
+
+/**
+ * Runs `check(run)` for each run (each returns its failures), prints one closing line per
+ * run ("1 passed, 0 failed" or "0 passed, 1 failed"), closes the server and exits non-zero
+ * if any run failed.
+ */
+export async function runAll(runs, check, server) {
+  let failed = 0;
+  try {
+    for (const run of runs) {
+      const failures = await check(run);
+      if (failures.length) {
+        console.error(failures.join("\n"));
+        console.log("0 passed, 1 failed");
+        failed++;
+      } else {
+        console.log("1 passed, 0 failed");
+      }
+    }
+  } finally {
+    server.close();
+  }
+  process.exit(failed ? 1 : 0);
+}

@@ -9,7 +9,7 @@
 // seconds a pass) the images refused before the network, plus a few that reach it.
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { keepToOrigin, launchChromium, serveDir } from "./browser.mjs";
+import { keepToOrigin, launchChromium, runAll, serveDir } from "./browser.mjs";
 
 const [site, corpusDir] = process.argv.slice(2);
 const corpus = JSON.parse(await readFile(join(corpusDir, "corpus.json"), "utf8"));
@@ -135,19 +135,4 @@ async function run({ webgpu }) {
   return failures;
 }
 
-let failed = 0;
-try {
-  for (const webgpu of [false, true]) {
-    const failures = await run({ webgpu });
-    if (failures.length) {
-      console.error(failures.join("\n"));
-      console.log("0 passed, 1 failed");
-      failed++;
-    } else {
-      console.log("1 passed, 0 failed");
-    }
-  }
-} finally {
-  server.close();
-}
-process.exit(failed ? 1 : 0);
+await runAll([false, true], (webgpu) => run({ webgpu }), server);

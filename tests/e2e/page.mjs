@@ -8,7 +8,7 @@
 // screenshot of the run without WebGPU goes next to SCREENSHOT, with `-cpu` in its name.
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { keepToOrigin, launchChromium, pagePolicy, serveDir } from "./browser.mjs";
+import { keepToOrigin, launchChromium, pagePolicy, runAll, serveDir } from "./browser.mjs";
 
 const [site, expectedPath, img1, img2, screenshot] = process.argv.slice(2);
 const expected = (await readFile(expectedPath, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
@@ -97,20 +97,6 @@ async function checkPage({ webgpu, screenshotPath }) {
   return failures;
 }
 
-let failed = 0;
-try {
-  for (const webgpu of [true, false]) {
-    const screenshotPath = webgpu ? screenshot : screenshot.replace(/(\.png)?$/, "-cpu.png");
-    const failures = await checkPage({ webgpu, screenshotPath });
-    if (failures.length) {
-      console.error(failures.join("\n"));
-      console.log("0 passed, 1 failed");
-      failed++;
-    } else {
-      console.log("1 passed, 0 failed");
-    }
-  }
-} finally {
-  server.close();
-}
-process.exit(failed ? 1 : 0);
+await runAll([true, false], (webgpu) => checkPage({
+  webgpu, screenshotPath: webgpu ? screenshot : screenshot.replace(/(\.png)?$/, "-cpu.png"),
+}), server);

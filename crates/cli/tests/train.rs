@@ -3,7 +3,7 @@
 //! bad data folders give clear errors or warnings.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use burn::prelude::*;
@@ -68,6 +68,21 @@ const RUN: [&str; 16] = [
     "--quiet",
 ];
 
+/// SIGKILLs a training run as soon as its first checkpoint (`state`) is in place.
+fn kill_at_first_checkpoint(child: &mut Child, state: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !state.is_file() {
+        assert!(Instant::now() < deadline, "no checkpoint after 300 s");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
 #[test]
 fn sigkill_then_resume_gives_the_uninterrupted_weights() {
     let dir = workdir("resume");
@@ -86,17 +101,7 @@ fn sigkill_then_resume_gives_the_uninterrupted_weights() {
         .spawn()
         .unwrap();
     let state = dir.join("killed/checkpoint/state.json");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while !state.is_file() {
-        assert!(Instant::now() < deadline, "no checkpoint after 300 s");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before its first checkpoint"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_at_first_checkpoint(&mut child, &state);
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     let done = json["epoch"].as_u64().unwrap();
     assert!(done < 4, "killed after the last epoch: nothing left to resume");
@@ -149,18 +154,8 @@ fn sigkill_inside_an_epoch_loses_at_most_checkpoint_every_steps() {
         .spawn()
         .unwrap();
     let state = dir.join("killed/checkpoint/state.json");
-    let deadline = Instant::now() + Duration::from_secs(300);
     // Killed as soon as the first mid-epoch checkpoint (step 2 of 6) is in place.
-    while !state.is_file() {
-        assert!(Instant::now() < deadline, "no checkpoint after 300 s");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before its first checkpoint"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_at_first_checkpoint(&mut child, &state);
     let killed = state_of(&dir.join("killed"));
     let step = killed["global_step"].as_u64().unwrap();
     assert_eq!(step % 2, 0, "checkpoints fall every 2 steps: {killed}");
