@@ -120,8 +120,13 @@ fn one_rmsprop_step_equals_pytorch() {
         "largest update {largest_update:.3e}; from the float64 step: ours {ours_gap:.3e}, PyTorch float32 {torch_gap:.3e}"
     );
     assert!(largest_update > 1e-3, "the step must move the weights");
+    // Within a small multiple of PyTorch's own float32 gap, or within 2% of the largest
+    // update: on some CPUs burn-flex's float32 weight-gradient reductions in the stem
+    // convolutions (4 images x 71x71 positions summed) are about 10x less accurate than
+    // PyTorch's (measured on an Intel Xeon: 3.4e-4 against 2.1e-5, an update of 2.4e-2).
+    // A wrong learning rate, momentum, epsilon or decay is off by far more than 2%.
     assert!(
-        ours_gap <= 4.0 * torch_gap,
-        "ours is {ours_gap} from PyTorch's float64 step, PyTorch's float32 step {torch_gap}"
+        ours_gap <= (4.0 * torch_gap).max(0.02 * largest_update),
+        "ours is {ours_gap} from PyTorch's float64 step, PyTorch's float32 step {torch_gap}, largest update {largest_update}"
     );
 }
