@@ -82,7 +82,7 @@ export INCEPTION_CORPUS
   --safetensors "$INCEPTION_FIXTURES/inception_resnet_v2_s0/weights.safetensors" \
   --v4 "$INCEPTION_FIXTURES/inception_v4_s0/weights.safetensors" \
   --pth "$INCEPTION_FIXTURES/inception_resnet_v2_s0/weights.pth" \
-  --bpk weights/inception-resnet-v2-shapes.bpk --marker "$INCEPTION_CORPUS/pwned"
+  --bpk weights/inception-resnet-v2-shapes-int8.bpk --marker "$INCEPTION_CORPUS/pwned"
 milestone "bad-input corpus: $INCEPTION_CORPUS"
 if ! wait $native_build; then
   tail -n 60 "$cache/native-build.log" >&2
@@ -154,8 +154,9 @@ node tests/e2e/page.mjs "$site" "$site/expected.jsonl" "$site/photo-a.png" "$sit
 milestone "end-to-end page test done"
 # The bad-input corpus through the page, with the same 299x299 weights.
 node tests/e2e/corpus.mjs "$site" "$INCEPTION_CORPUS" 2>&1 | tee -a "$cache/last-test.log"
-rm -rf "$site" "$INCEPTION_CORPUS"
+rm -rf "$site"
 milestone "page corpus test done"
+rm -rf "$INCEPTION_CORPUS"
 
 echo "page benchmark mode: $(wc -l <"$cache/bench-smoke.jsonl") complete results" | tee -a "$cache/last-test.log"
 echo "1 passed, 0 failed" | tee -a "$cache/last-test.log"

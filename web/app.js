@@ -110,7 +110,7 @@ function weightsReady(job, data) {
   weightsLoaded = true;
   weightsJob = job.reloads ?? { type: job.type, file: job.file, params: job.params };
   const i = data.info;
-  setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input.`);
+  setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input, ${i.dtype} weights.`);
   waiting.splice(0).forEach(classify);
 }
 

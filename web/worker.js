@@ -8,7 +8,7 @@
 // Messages run one at a time, in order: a load never frees the network under a classification.
 // After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
 // worker says "crashed" and closes, and the page starts a new one.
-import init, { Classifier } from "./inception-web.js";
+import init, { Classifier, parse_manifest } from "./inception-web.js";
 
 const CACHE = "inception-weights-v1";
 let classifier = null;
@@ -39,6 +39,11 @@ async function fetchWeights(url, size) {
     if (done) break;
     chunks.push(value);
     loaded += value.length;
+    // A server that sends more than the manifest announced is cut off, not buffered.
+    if (size && loaded > size) {
+      await reader.cancel();
+      throw new Error(`downloading ${url}: more than the ${size} bytes the manifest announced`);
+    }
     post({ type: "progress", loaded, total });
   }
   const bytes = new Uint8Array(loaded);
@@ -59,19 +64,23 @@ async function load(bytes, label, id) {
   post({ type: "weights", id, info, label, ms: performance.now() - started });
 }
 
-// Development servers answer a missing file with index.html: anything that is not a
-// manifest means no weights are shipped (null).
+// Development servers answer a missing file with index.html: no manifest, or a page in its
+// place, means no weights are shipped (null). Anything else must be a valid manifest: the
+// model crate parses it and names the field at fault.
 async function fetchManifest() {
+  await ready;
   const res = await fetch("weights/manifest.json", { cache: "no-store" });
-  const manifest = res.ok ? await res.json().catch(() => null) : null;
-  return manifest?.file && manifest?.sha256 ? manifest : null;
+  if (!res.ok || (res.headers.get("content-type") || "").includes("text/html")) return null;
+  return parse_manifest(new Uint8Array(await res.arrayBuffer()));
 }
 
 async function checkHash(bytes, manifest, cache, url) {
-  const hash = await sha256Hex(bytes);
+  const hash = bytes.length === manifest.size ? await sha256Hex(bytes) : null;
   if (hash !== manifest.sha256) {
     if (cache) await cache.delete(url);
-    throw new Error(`weights ${manifest.file} are damaged (sha256 ${hash.slice(0, 12)}…, expected ${manifest.sha256.slice(0, 12)}…)`);
+    throw new Error(hash === null
+      ? `weights ${manifest.file} are ${bytes.length} bytes, the manifest says ${manifest.size}`
+      : `weights ${manifest.file} are damaged (sha256 ${hash.slice(0, 12)}…, expected ${manifest.sha256.slice(0, 12)}…)`);
   }
 }
 

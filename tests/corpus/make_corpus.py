@@ -3,14 +3,14 @@
 visitor or a user can hand the program, each with the outcome it must have.
 
     python tests/corpus/make_corpus.py OUT --safetensors IRV2.safetensors --v4 V4.safetensors \
-        --pth IRV2.pth --bpk SMALL.bpk --marker FILE
+        --pth IRV2.pth --bpk SMALL-INT8.bpk --marker FILE
 
 OUT/corpus.json lists every file: {"file", "kind": "image"|"weights", "expect": "ok"|"error"|
 "either", "why", "arch"?}. "either" is for damage that a decoder may survive (a flipped byte
 inside compressed data): the outcome is then a result or a message, never a panic, a hang or
 an out-of-memory kill. `--safetensors`/`--pth` are a 299x299 timm IRv2 checkpoint (the
-fixture), `--v4` timm's Inception-v4, `--bpk` a small burnpack of this project (the shipped
-demo weights). Malicious pickles try to create `--marker`: it must never exist afterwards.
+fixture), `--v4` timm's Inception-v4, `--bpk` a small burnpack of this project stored at int8 (the
+shipped demo weights; the cases that edit tensors work on an f32 copy made here). Malicious pickles try to create `--marker`: it must never exist afterwards.
 The files are made from seeded random data, so every run writes the same corpus.
 """
 import argparse
@@ -400,10 +400,41 @@ def cbor_encode(v):
     raise TypeError(type(v))
 
 
-meta_size = struct.unpack("<I", bpk[6:10])[0]
-bmeta, _ = cbor_decode(bpk[10:10 + meta_size])
-data_start = -(-(10 + meta_size) // 256) * 256
-bdata = bpk[data_start:]
+def split_burnpack(raw):
+    size = struct.unpack("<I", raw[6:10])[0]
+    meta, _ = cbor_decode(raw[10:10 + size])
+    return size, meta, raw[-(-(10 + size) // 256) * 256:]
+
+
+def dequantized(raw):
+    """The burnpack `raw` with its int8 tensors turned into f32 (w = q * scale, the scale
+    broadcast over its channel), tensors 256-byte aligned as burn-pack writes them."""
+    _, meta, data = split_burnpack(raw)
+    tensors = meta["tensors"]
+    body, out = bytearray(), {}
+    for name, t in tensors.items():
+        if name.endswith(".int8_scale"):
+            continue
+        lo, hi = t["data_offsets"]
+        values = data[lo:hi]
+        if t["dtype"] == "I8":
+            s = tensors[name + ".int8_scale"]
+            scale = np.frombuffer(data[s["data_offsets"][0]:s["data_offsets"][1]], dtype=np.float32).reshape(s["shape"])
+            values = (np.frombuffer(values, dtype=np.int8).reshape(t["shape"]).astype(np.float32) * scale).tobytes()
+        body += bytes(-len(body) % 256)
+        out[name] = dict(t, dtype="F32", data_offsets=[len(body), len(body) + len(values)])
+        body += values
+    info = dict(json.loads(meta["metadata"]["inception"]), dtype="f32")
+    meta = dict(meta, tensors=out, metadata=dict(meta["metadata"], inception=json.dumps(info)))
+    packed = cbor_encode(meta)
+    start = -(-(10 + len(packed)) // 256) * 256
+    return raw[:6] + struct.pack("<I", len(packed)) + packed + bytes(start - 10 - len(packed)) + bytes(body)
+
+
+q8 = bpk
+bpk = dequantized(q8)
+meta_size, bmeta, bdata = split_burnpack(bpk)
+data_start = len(bpk) - len(bdata)
 
 
 def burnpack(m, body=None, version=None):
@@ -429,7 +460,7 @@ def with_meta(**changes):
     return burnpack(m)
 
 
-add("weights", "roundtrip.bpk", burnpack(bmeta), "ok", "the demo weights, decoded and encoded again by this script")
+add("weights", "roundtrip.bpk", burnpack(bmeta), "ok", "the demo weights stored at f32 by this script")
 for cut in sorted({3, 4, 6, 10, 11, 10 + meta_size // 2, 10 + meta_size, data_start, data_start + 1000,
                    len(bpk) // 2, len(bpk) - 1}):
     add("weights", f"truncated-{cut:08d}.bpk", bpk[:cut], "error", f"the demo weights cut to {cut} bytes")
@@ -516,6 +547,30 @@ add("weights", "tensor-missing.bpk", burnpack(m), "error", f"{first} missing", n
 m = json.loads(json.dumps(bmeta))
 m["tensors"]["extra.weight"] = dict(m["tensors"][first])
 add("weights", "tensor-extra.bpk", burnpack(m), "error", "an extra tensor", names="extra.weight")
+
+# int8 weights (one f32 scale tensor per int8 tensor): the file as written, and scales that
+# are missing, zero or NaN.
+_, q8_meta, q8_data = split_burnpack(q8)
+
+
+def burnpack_q8(m, body=None):
+    raw = cbor_encode(m)
+    start = -(-(10 + len(raw)) // 256) * 256
+    return q8[:6] + struct.pack("<I", len(raw)) + raw + bytes(start - 10 - len(raw)) + (q8_data if body is None else body)
+
+
+add("weights", "int8.bpk", q8, "ok", "the demo weights stored at int8")
+scale = next(n for n in sorted(q8_meta["tensors"]) if n.endswith(".int8_scale"))
+quantized = scale[: -len(".int8_scale")]
+m = json.loads(json.dumps(q8_meta))
+del m["tensors"][scale]
+add("weights", "int8-scale-missing.bpk", burnpack_q8(m), "error", f"{quantized} without its scales", names=quantized)
+for label, value in [("zero", 0.0), ("nan", float("nan"))]:
+    body = bytearray(q8_data)
+    lo = q8_meta["tensors"][scale]["data_offsets"][0]
+    body[lo:lo + 4] = np.array([value], dtype=np.float32).tobytes()
+    add("weights", f"int8-scale-{label}.bpk", burnpack_q8(q8_meta, bytes(body)), "error", f"a scale of {label} in {scale}",
+        names=quantized)
 
 # Not weights at all, under weights names.
 add("weights", "empty.bpk", b"", "error", "an empty file")

@@ -1,4 +1,5 @@
-//! `import`: a timm checkpoint into this project's `.bpk` (what the web page loads).
+//! `import`: a timm checkpoint (or a `.bpk`) into this project's `.bpk` (what the web page
+//! loads), its weights stored as f32, f16 or int8.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use inception::Arch;
-use inception::weights::{WeightsFormat, load_weights_file, save_burnpack};
+use inception::storage::StorageDtype;
+use inception::weights::{load_weights_file, save_burnpack};
 
 use crate::manifest::write_manifest;
 
@@ -14,7 +16,8 @@ use crate::manifest::write_manifest;
 pub struct Args {
     #[arg(long)]
     arch: Arch,
-    /// timm `.safetensors` (or PyTorch `.pth`) state dict.
+    /// timm `.safetensors` (or PyTorch `.pth`) state dict, or a `.bpk` to store at another
+    /// `--dtype`.
     checkpoint: PathBuf,
     #[arg(long)]
     out: PathBuf,
@@ -28,6 +31,10 @@ pub struct Args {
     /// Description shown on the page.
     #[arg(long)]
     description: Option<String>,
+    /// How the file stores the convolution and classifier weights: f32, f16 (half the size)
+    /// or int8 (a quarter: one f32 scale per output channel). Loading gives f32 again.
+    #[arg(long, default_value_t = StorageDtype::F32)]
+    dtype: StorageDtype,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -35,10 +42,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let device = Device::flex();
     let loaded = load_weights_file(&args.checkpoint, Some(args.arch), &device)
         .with_context(|| format!("cannot import {}", args.checkpoint.display()))?;
-    if loaded.format == WeightsFormat::Burnpack {
-        bail!("{} is already in this project's format", args.checkpoint.display());
-    }
+    // A `.bpk` keeps its metadata (classes, preprocessing, width) and is written again at
+    // `--dtype`.
     let mut meta = loaded.meta;
+    meta.dtype = args.dtype;
     if let Some(path) = &args.labels {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let labels: Vec<String> = text
@@ -68,11 +75,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         write_manifest(path, &args.out, &meta, args.description.clone())?;
     }
     println!(
-        "wrote {} ({}, {} classes, {} parameters, {:.1} MB)",
+        "wrote {} ({}, {} classes, {} parameters at {}, {:.1} MB)",
         args.out.display(),
         meta.arch,
         meta.num_classes,
         loaded.network.num_params(),
+        meta.dtype,
         size as f64 / 1e6
     );
     Ok(ExitCode::SUCCESS)

@@ -144,6 +144,20 @@ fn classify_matches_timm_and_import_round_trips() {
     assert!(stdout.contains("55843464 parameters"), "{stdout}");
     check(&run(&bpk, "flex"), ".bpk on flex");
 
+    // The .bpk stored again at int8: a quarter of the size, and the same top-1.
+    let int8 = tempdir().join("irv2-int8.bpk").display().to_string();
+    let out = bin()
+        .args(["import", "--arch", "inception-resnet-v2", &bpk, "--out", &int8, "--dtype", "int8"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("parameters at int8"), "{stdout}");
+    let size = |p: &str| std::fs::metadata(p).unwrap().len() as f64;
+    assert!(size(&int8) / size(&bpk) < 0.26, "{} of {} bytes", size(&int8), size(&bpk));
+    let top1 = |v: serde_json::Value| v["top5"][0]["index"].as_u64().unwrap();
+    assert_eq!(top1(run(&int8, "flex")), top1(run(&bpk, "flex")), "int8 against f32");
+
     // Plain text output: a line per class with a percentage.
     let out = bin()
         .args(["classify", "--backend", "flex", "--weights", &bpk, &png])

@@ -6,19 +6,23 @@
 //!
 //! This crate knows nothing of command lines or browsers: it builds the networks
 //! ([`model`]), loads weights ([`weights`]), turns image files into inputs
-//! ([`preprocess`]) and logits into classes ([`inference`]). It compiles for native targets
+//! ([`preprocess`]) and logits into classes ([`inference`]), and reads the
+//! manifest that names a shipped weights file ([`manifest`]). It compiles for native targets
 //! and for `wasm32-unknown-unknown`; the backend (wgpu, flex, ndarray) is the caller's
 //! choice of [`burn::tensor::Device`].
 
 pub mod arch;
 pub mod imagenet;
 pub mod inference;
+pub mod manifest;
 pub mod model;
 pub mod preprocess;
 pub mod resample;
+pub mod storage;
 pub mod weights;
 
 pub use arch::Arch;
+pub use manifest::Manifest;
 pub use model::{Network, NetworkConfig, Summary};
 pub use preprocess::{ImageError, Preprocess, decode_image};
 pub use weights::{LoadedWeights, WeightsError, WeightsMeta, load_weights};

@@ -20,6 +20,7 @@ use crate::arch::Arch;
 use crate::model::inception_v4::TIMM_FEATURES;
 use crate::model::{Network, NetworkConfig, ResidualScale, Width, each_network};
 use crate::preprocess::Preprocess;
+use crate::storage::{self, StorageDtype};
 
 type PackTensor = burn_pack::Tensor;
 
@@ -74,6 +75,9 @@ pub struct WeightsMeta {
     pub width: Width,
     #[serde(default)]
     pub residual_scale: ResidualScale,
+    /// How the file stores its weights (loading always gives f32).
+    #[serde(default)]
+    pub dtype: StorageDtype,
 }
 
 impl WeightsMeta {
@@ -87,6 +91,7 @@ impl WeightsMeta {
             source: source.into(),
             width: Width::FULL,
             residual_scale: ResidualScale::ArchDefault,
+            dtype: StorageDtype::F32,
         }
     }
 
@@ -420,9 +425,9 @@ fn load_burnpack(bytes: Vec<u8>, arch: Option<Arch>, device: &Device) -> Result<
             found: meta.arch,
         });
     }
-    let tensors = reader
-        .into_tensors()
-        .map_err(|e| corrupt(&e))?
+    let tensors = reader.into_tensors().map_err(|e| corrupt(&e))?;
+    let tensors = storage::decode(tensors)
+        .map_err(|(name, message)| WeightsError::BadTensor { name, message })?
         .into_iter()
         .map(finite_f32)
         .collect::<Result<Vec<_>, _>>()?;
@@ -571,13 +576,21 @@ fn drop_first_output(linear: Linear) -> Linear {
     }
 }
 
-/// Writes the project's own format (atomically: a temporary file renamed into place).
+/// Writes the project's own format, its weights stored at `meta.dtype` (atomically: a
+/// temporary file renamed into place). At f32 each tensor is read back from the device only
+/// when the writer reaches it.
 #[cfg(feature = "std")]
 pub fn save_burnpack(network: &Network, meta: &WeightsMeta, path: &std::path::Path) -> Result<(), String> {
     let json = serde_json::to_string(meta).map_err(|e| e.to_string())?;
-    let mut store = burn::store::BurnpackStore::from_file(path)
+    let tensors = each_network!(network, n => n.collect(None, None, false));
+    let mut writer = burn_pack::Writer::new(storage::encode(tensors, meta.dtype)?);
+    for (key, value) in burn::store::BurnpackStore::default_metadata() {
+        writer = writer.with_metadata(&key, &value);
+    }
+    writer
+        .with_metadata(META_KEY, &json)
         .auto_extension(false)
         .overwrite(true)
-        .metadata(META_KEY, json);
-    network.save_into(&mut store).map_err(|e| e.to_string())
+        .write_to_file(path)
+        .map_err(|e| e.to_string())
 }

@@ -1,5 +1,5 @@
 //! Loading weights: timm names, TF-slim's 1001 classes, mismatches listed in one error,
-//! broken files refused, and the project's own `.bpk` round trip.
+//! broken files refused, and the project's own `.bpk` round trip at f32, f16 and int8.
 
 mod common;
 
@@ -9,6 +9,7 @@ use inception::weights::{
     WeightsError, WeightsFormat, WeightsMeta, load_weights_file, module_path_to_timm, save_burnpack,
     timm_to_module_path,
 };
+use inception::storage::StorageDtype;
 use inception::{Arch, NetworkConfig, load_weights};
 
 fn fixture_weights(arch: Arch) -> Vec<u8> {
@@ -137,6 +138,38 @@ fn own_format_round_trips_with_metadata() {
     let err = load_weights(bytes[..bytes.len() / 3].to_vec(), None, "", &device).unwrap_err();
     assert!(matches!(err, WeightsError::Corrupt { .. }), "truncated .bpk: {err}");
     assert_eq!(WeightsMeta::new(Arch::InceptionV4, 1000, "").labels().len(), 1000);
+}
+
+#[test]
+fn smaller_dtypes_keep_the_top_1_at_a_half_and_a_quarter_of_the_size() {
+    let device = Device::flex();
+    let loaded = load_weights(fixture_weights(Arch::InceptionResnetV2), None, "fixture", &device).unwrap();
+    let input = read_f32(fixture_dir(Arch::InceptionResnetV2).join("input.f32"));
+    let x = Tensor::<4>::from_data(TensorData::new(input, [1, 3, 299, 299]), &device);
+    let dir = tempdir();
+    let mut sizes = Vec::new();
+    let mut logits = Vec::new();
+    for dtype in StorageDtype::ALL {
+        let meta = WeightsMeta {
+            dtype,
+            ..loaded.meta.clone()
+        };
+        let path = dir.join(format!("irv2-{dtype}.bpk"));
+        save_burnpack(&loaded.network, &meta, &path).unwrap();
+        sizes.push(std::fs::metadata(&path).unwrap().len() as f64);
+        let again = load_weights_file(&path, None, &device).unwrap();
+        assert_eq!(again.meta, meta);
+        logits.push(to_vec(again.network.forward(x.clone())));
+    }
+    let (f16_ratio, int8_ratio) = (sizes[1] / sizes[0], sizes[2] / sizes[0]);
+    assert!(f16_ratio < 0.51 && int8_ratio < 0.26, "sizes {sizes:?}");
+    let range = logits[0].iter().fold(0f32, |m, v| m.max(v.abs()));
+    for (dtype, l) in [(StorageDtype::F16, &logits[1]), (StorageDtype::Int8, &logits[2])] {
+        let diff = max_abs_diff(l, &logits[0]);
+        eprintln!("{dtype}: max |logit - f32's| {diff:.2e} (largest |logit| {range:.2}), top-5 {:?}", top5(l));
+        assert_eq!(top5(l)[0], top5(&logits[0])[0], "{dtype}: the top-1 of f32");
+        assert!(diff < 0.05 * range, "{dtype}: {diff} against a logit range of {range}");
+    }
 }
 
 fn tempdir() -> std::path::PathBuf {

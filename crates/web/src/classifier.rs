@@ -23,6 +23,8 @@ struct Info<'a> {
     num_classes: usize,
     input_size: usize,
     source: &'a str,
+    /// How the file stored its weights: f32, f16 or int8.
+    dtype: &'a str,
     backend: &'a Backend,
 }
 
@@ -60,13 +62,14 @@ impl Classifier {
         })
     }
 
-    /// `{arch, num_classes, input_size, source, backend: {kind, fallback_reason}}`.
+    /// `{arch, num_classes, input_size, source, dtype, backend: {kind, fallback_reason}}`.
     pub fn info(&self) -> Result<JsValue, JsError> {
         let info = Info {
             arch: self.meta.arch.name(),
             num_classes: self.meta.num_classes,
             input_size: self.meta.preprocess.input_size,
             source: &self.meta.source,
+            dtype: self.meta.dtype.name(),
             backend: &self.backend,
         };
         serde_wasm_bindgen::to_value(&info).map_err(js_error)

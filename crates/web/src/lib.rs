@@ -8,9 +8,11 @@
 
 mod classifier;
 mod device;
+mod manifest;
 
 pub use classifier::Classifier;
 pub use device::{Backend, init_device};
+pub use manifest::parse_manifest;
 
 use wasm_bindgen::prelude::*;
 
