@@ -54,6 +54,16 @@ export function launchChromium({ webgpu = true } = {}) {
   });
 }
 
+/** Drops files onto the page as a user dragging them from a file manager would: each
+ * file is `{ name, bytes }`. */
+export async function dropFiles(page, files) {
+  await page.evaluate((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) dt.items.add(new File([new Uint8Array(f.data)], f.name));
+    window.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, files.map((f) => ({ name: f.name, data: [...f.bytes] })));
+}
+
 /** Aborts, and records in `foreign`, every request that leaves `origin`. */
 export async function keepToOrigin(page, origin, foreign) {
   await page.route("**/*", (route) => {

@@ -2,14 +2,15 @@
 // every image card ends with a result or a message as the corpus says, weights files load or
 // are refused with a message, a photo dropped together with a weights file is classified
 // with the weights it was dropped under, a worker that dies is replaced and the card it was
-// working on says so, and the page classifies a good image at the end of each run.
+// working on says so, the page classifies a good image at the end of each run, and broken
+// or hostile manifests are refused with a message.
 //   node tests/e2e/corpus.mjs SITE_DIR CORPUS_DIR
 // SITE_DIR is the built site with 299x299 weights in weights/manifest.json. Without WebGPU
 // (the wasm CPU path) every image of the corpus runs; on WebGPU (SwiftShader here: tens of
 // seconds a pass) the images refused before the network, plus a few that reach it.
 import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { keepToOrigin, launchChromium, runAll, serveDir } from "./browser.mjs";
+import { dropFiles, keepToOrigin, launchChromium, runAll, serveDir } from "./browser.mjs";
 
 const [site, corpusDir] = process.argv.slice(2);
 const corpus = JSON.parse(await readFile(join(corpusDir, "corpus.json"), "utf8"));
@@ -24,14 +25,8 @@ const weightsSettled = (before) => {
   return el.textContent !== before && (/^Weights: /.test(el.textContent) || el.classList.contains("error"));
 };
 
-async function drop(page, files) {
-  const payload = await Promise.all(files.map(async (f) => ({ name: basename(f), data: [...await readFile(join(corpusDir, f))] })));
-  await page.evaluate((files) => {
-    const dt = new DataTransfer();
-    for (const f of files) dt.items.add(new File([new Uint8Array(f.data)], f.name));
-    window.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, payload);
-}
+const drop = async (page, files) =>
+  dropFiles(page, await Promise.all(files.map(async (f) => ({ name: basename(f), bytes: await readFile(join(corpusDir, f)) }))));
 
 const cards = (page) => page.$$eval(".card", (cs) => cs.reverse().map((c) => ({
   name: c.querySelector("h2").textContent,
@@ -39,6 +34,38 @@ const cards = (page) => page.$$eval(".card", (cs) => cs.reverse().map((c) => ({
   error: c.querySelector(".error")?.textContent ?? null,
   top5: [...c.querySelectorAll(".row")].length,
 })));
+
+// Manifests that a broken or hostile server could send in place of weights/manifest.json:
+// each ends in a message that names the fault, and no weights are loaded.
+const MANIFESTS = [
+  ["a file outside weights/", (m) => JSON.stringify({ ...m, file: "../index.html" }), /manifest's file is not valid/],
+  ["a sha256 that is not the file's", (m) => JSON.stringify({ ...m, sha256: "0".repeat(64) }), /damaged/],
+  ["a size smaller than the file", (m) => JSON.stringify({ ...m, size: 1000 }), /more than the 1000 bytes/],
+  ["a size past the limit", (m) => JSON.stringify({ ...m, size: 2 ** 40 }), /manifest's size is not valid/],
+  ["no JSON", () => "{\"file\": ", /manifest is not valid/],
+];
+
+async function hostileManifests(browser, tag) {
+  const good = JSON.parse(await readFile(join(site, "weights/manifest.json"), "utf8"));
+  const failures = [];
+  for (const [what, body, expected] of MANIFESTS) {
+    const page = await browser.newPage();
+    try {
+      page.on("pageerror", (e) => failures.push(`${tag}: manifest with ${what}: page error: ${e.message}`));
+      await page.route(`${server.origin}/weights/manifest.json`, (route) =>
+        route.fulfill({ contentType: "application/json", body: body(good) }));
+      await page.goto(server.origin);
+      await page.waitForFunction(() => /^Weights: /.test(document.getElementById("weights").textContent) ||
+        document.getElementById("weights").classList.contains("error"), null, { timeout: 300_000 });
+      const text = await page.textContent("#weights");
+      if (!expected.test(text)) failures.push(`${tag}: manifest with ${what}: the page says "${text}", not ${expected}`);
+      else console.log(`[${tag}] manifest with ${what}: "${text}"`);
+    } finally {
+      await page.close();
+    }
+  }
+  return failures;
+}
 
 async function run({ webgpu }) {
   const tag = webgpu ? "WebGPU" : "no WebGPU";
@@ -128,6 +155,7 @@ async function run({ webgpu }) {
       const [last] = (await cards(page)).slice(-1);
       if (last.done !== "true") failures.push(`${tag}: a good photo after the weights corpus: ${JSON.stringify(last)}`);
     }
+    if (!webgpu) failures.push(...await hostileManifests(browser, tag));
     if (foreign.length) failures.push(`${tag}: requests outside ${server.origin}: ${foreign.join(", ")}`);
   } finally {
     await browser.close();

@@ -8,11 +8,11 @@
 // screenshot of the run without WebGPU goes next to SCREENSHOT, with `-cpu` in its name.
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { keepToOrigin, launchChromium, pagePolicy, runAll, serveDir } from "./browser.mjs";
+import { dropFiles, keepToOrigin, launchChromium, pagePolicy, runAll, serveDir } from "./browser.mjs";
 
 const [site, expectedPath, img1, img2, screenshot] = process.argv.slice(2);
 const expected = (await readFile(expectedPath, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
-const files = await Promise.all([img1, img2].map(async (p) => ({ name: basename(p), data: [...await readFile(p)] })));
+const files = await Promise.all([img1, img2].map(async (p) => ({ name: basename(p), bytes: await readFile(p) })));
 const server = await serveDir(site);
 if (!(await pagePolicy(site))) throw new Error(`${site}/index.html has no Content-Security-Policy`);
 
@@ -47,11 +47,7 @@ async function checkPage({ webgpu, screenshotPath }) {
 
     // Drop two images onto the page, as a user dragging them from a file manager would.
     const started = Date.now();
-    await page.evaluate((files) => {
-      const dt = new DataTransfer();
-      for (const f of files) dt.items.add(new File([new Uint8Array(f.data)], f.name, { type: "image/png" }));
-      window.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }, files);
+    await dropFiles(page, files);
     await page.waitForFunction(() => document.querySelectorAll(".card[data-done]").length === 2, null, { timeout: 1_500_000 });
     console.log(`[${run}] two results after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
