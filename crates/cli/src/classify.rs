@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use inception::inference::{Prediction, batch_input, top_k};
 use inception::weights::load_weights_file;
-use inception::{Arch, LoadedWeights, decode_image};
+use inception::{Arch, LoadedWeights, Manifest, decode_image};
 use serde::Serialize;
 
 use crate::backend::{Backend, read_logits};
@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long)]
     arch: Option<Arch>,
     /// timm .safetensors / .pth checkpoint or this project's .bpk
-    /// [default: weights/<arch>.bpk].
+    /// [default: weights/<arch>.bpk, else the file weights/manifest.json names].
     #[arg(long)]
     weights: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Backend::Wgpu)]
@@ -49,25 +49,50 @@ struct ImageResult<'a> {
     error: Option<String>,
 }
 
-/// The weights to use when none are given: the shipped `weights/<arch>.bpk`.
-pub fn default_weights(arch: Option<Arch>) -> Result<PathBuf> {
-    let arch = arch.unwrap_or(Arch::InceptionResnetV2);
-    let path = PathBuf::from("weights").join(format!("{}.bpk", arch.name()));
-    if !path.is_file() {
-        bail!(
-            "no --weights given and no {} here. Import timm's pretrained weights with \
-             `cargo run --release -- import --arch {arch} CHECKPOINT --out {}` (see README)",
-            path.display(),
-            path.display()
-        );
+/// The weights to use when none are given: `weights/<arch>.bpk` (where `import` puts
+/// ImageNet weights), else the page's default, the file that `weights/manifest.json` names
+/// (checked against its size and sha256). Also says which weights they are.
+pub fn default_weights(arch: Option<Arch>) -> Result<(PathBuf, String)> {
+    let dir = Path::new("weights");
+    let own = dir.join(format!("{}.bpk", arch.unwrap_or(Arch::InceptionResnetV2).name()));
+    if own.is_file() {
+        return Ok((own, "no --weights given".into()));
     }
-    Ok(path)
+    let manifest_path = dir.join("manifest.json");
+    if manifest_path.is_file() {
+        let bytes =
+            std::fs::read(&manifest_path).with_context(|| format!("cannot read {}", manifest_path.display()))?;
+        let manifest = Manifest::parse(&bytes).with_context(|| format!("{} is not usable", manifest_path.display()))?;
+        if arch.is_none_or(|a| a == manifest.arch) {
+            let path = dir.join(&manifest.file);
+            let weights = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            manifest
+                .check(&weights)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("the weights that {} names", manifest_path.display()))?;
+            return Ok((
+                path,
+                format!("the default of {}: {}", manifest_path.display(), manifest.description),
+            ));
+        }
+    }
+    bail!(
+        "no --weights given, and neither {} nor weights/manifest.json for it here. Import timm's \
+         pretrained weights with `cargo run --release -- import --arch {} CHECKPOINT --out {}` (see README)",
+        own.display(),
+        arch.unwrap_or(Arch::InceptionResnetV2),
+        own.display()
+    )
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let weights_path = match &args.weights {
         Some(p) => p.clone(),
-        None => default_weights(args.arch)?,
+        None => {
+            let (path, why) = default_weights(args.arch)?;
+            eprintln!("classify: weights {} ({why})", path.display());
+            path
+        }
     };
     let device = args.backend.device()?;
     let LoadedWeights { network, meta, .. } = load_weights_file(&weights_path, args.arch, &device)

@@ -147,14 +147,28 @@ fn classify_matches_timm_and_import_round_trips() {
     // The .bpk stored again at int8: a quarter of the size, and the same top-1.
     let int8 = tempdir().join("irv2-int8.bpk").display().to_string();
     let out = bin()
-        .args(["import", "--arch", "inception-resnet-v2", &bpk, "--out", &int8, "--dtype", "int8"])
+        .args([
+            "import",
+            "--arch",
+            "inception-resnet-v2",
+            &bpk,
+            "--out",
+            &int8,
+            "--dtype",
+            "int8",
+        ])
         .output()
         .unwrap();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("parameters at int8"), "{stdout}");
     let size = |p: &str| std::fs::metadata(p).unwrap().len() as f64;
-    assert!(size(&int8) / size(&bpk) < 0.26, "{} of {} bytes", size(&int8), size(&bpk));
+    assert!(
+        size(&int8) / size(&bpk) < 0.26,
+        "{} of {} bytes",
+        size(&int8),
+        size(&bpk)
+    );
     let top1 = |v: serde_json::Value| v["top5"][0]["index"].as_u64().unwrap();
     assert_eq!(top1(run(&int8, "flex")), top1(run(&bpk, "flex")), "int8 against f32");
 
@@ -248,6 +262,40 @@ fn weights_of_the_wrong_architecture_are_a_clear_error() {
     );
     let w = write("cut.safetensors", &std::fs::read(v4_weights()).unwrap()[..5000]);
     expect_clean_failure(&["classify", "--backend", "flex", "--weights", &w, &png], "truncated");
+}
+
+#[test]
+fn without_weights_classify_uses_the_shipped_default_and_says_so() {
+    let png = fixture("inception_v4").join("input.png").display().to_string();
+    let out = bin()
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(["classify", "--backend", "flex", "--json", &png])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("weights/inception-resnet-v2-shapes-int8.bpk"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the default of weights/manifest.json: Demo weights"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let shapes = [
+        "circle",
+        "square",
+        "triangle",
+        "cross",
+        "ring",
+        "star",
+        "stripes",
+        "checkerboard",
+        "dots",
+        "crescent",
+    ];
+    assert!(shapes.contains(&v["top5"][0]["label"].as_str().unwrap()), "{stdout}");
 }
 
 #[test]
