@@ -243,7 +243,10 @@ mod tests {
             with(|v| v["arch"] = "resnet50".into()),
             Err(ManifestError::Syntax(_))
         ));
-        assert!(matches!(with(|v| v["dtype"] = "i64".into()), Err(ManifestError::Syntax(_))));
+        assert!(matches!(
+            with(|v| v["dtype"] = "i64".into()),
+            Err(ManifestError::Syntax(_))
+        ));
         let huge = vec![b' '; MAX_MANIFEST_BYTES + 1];
         assert!(matches!(Manifest::parse(&huge), Err(ManifestError::TooLarge(_))));
     }

@@ -91,7 +91,13 @@ pub fn encode(tensors: Vec<PackTensor>, dtype: StorageDtype) -> Result<Vec<PackT
                     return Err(format!("{name} has the value {v}, past f16's range"));
                 }
                 let half: Vec<u8> = values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect();
-                out.push(PackTensor::new(name, DType::F16, shape, param_id, Bytes::from_bytes_vec(half)));
+                out.push(PackTensor::new(
+                    name,
+                    DType::F16,
+                    shape,
+                    param_id,
+                    Bytes::from_bytes_vec(half),
+                ));
             }
             StorageDtype::Int8 => {
                 let dims = shape.as_slice().to_vec();
@@ -115,7 +121,13 @@ pub fn encode(tensors: Vec<PackTensor>, dtype: StorageDtype) -> Result<Vec<PackT
                     None,
                     Bytes::from_bytes_vec(scale_bytes),
                 ));
-                out.push(PackTensor::new(name, DType::I8, shape, param_id, Bytes::from_bytes_vec(q)));
+                out.push(PackTensor::new(
+                    name,
+                    DType::I8,
+                    shape,
+                    param_id,
+                    Bytes::from_bytes_vec(q),
+                ));
             }
             StorageDtype::F32 => unreachable!("returned above"),
         }
@@ -215,7 +227,13 @@ mod tests {
 
     fn tensor(name: &str, dims: &[usize], values: &[f32]) -> PackTensor {
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        PackTensor::new(name.into(), DType::F32, dims.to_vec(), None, Bytes::from_bytes_vec(bytes))
+        PackTensor::new(
+            name.into(),
+            DType::F32,
+            dims.to_vec(),
+            None,
+            Bytes::from_bytes_vec(bytes),
+        )
     }
 
     fn values(t: &PackTensor) -> Vec<f32> {
@@ -231,7 +249,13 @@ mod tests {
     fn int8_round_trip_is_within_half_a_step_per_channel() {
         // Two output channels of very different ranges, as a convolution and as a Linear.
         let w: Vec<f32> = (0..24)
-            .map(|i| if i < 12 { (i as f32 - 6.0) * 0.01 } else { (i as f32 - 18.0) * 3.0 })
+            .map(|i| {
+                if i < 12 {
+                    (i as f32 - 6.0) * 0.01
+                } else {
+                    (i as f32 - 18.0) * 3.0
+                }
+            })
             .collect();
         for (dims, axis) in [(vec![2, 3, 2, 2], 0), (vec![12, 2], 1)] {
             let stored = encode(vec![tensor("w", &dims, &w)], StorageDtype::Int8).unwrap();
@@ -252,13 +276,20 @@ mod tests {
     #[test]
     fn only_weights_are_stored_smaller() {
         let stored = encode(
-            vec![tensor("bias", &[3], &[1.0, 2.0, 3.0]), tensor("w", &[1, 3], &[1.0, -2.0, 0.0])],
+            vec![
+                tensor("bias", &[3], &[1.0, 2.0, 3.0]),
+                tensor("w", &[1, 3], &[1.0, -2.0, 0.0]),
+            ],
             StorageDtype::F16,
         )
         .unwrap();
         assert_eq!(stored[0].dtype, DType::F32);
         assert_eq!(stored[1].dtype, DType::F16);
-        assert!(encode(vec![tensor("w", &[1, 2], &[1e6, 0.0])], StorageDtype::F16).unwrap_err().contains("w has"));
+        assert!(
+            encode(vec![tensor("w", &[1, 2], &[1e6, 0.0])], StorageDtype::F16)
+                .unwrap_err()
+                .contains("w has")
+        );
     }
 
     #[test]
@@ -278,7 +309,13 @@ mod tests {
         t[0] = tensor("w.int8_scale", &[2, 1], &[1.0, 1.0]);
         assert!(decode(t).unwrap_err().1.contains("not F32 of shape [1, 2]"));
         let mut t = stored();
-        t[1] = PackTensor::new("w".into(), DType::I8, vec![2, 2], None, Bytes::from_bytes_vec(vec![1, 2, 3]));
+        t[1] = PackTensor::new(
+            "w".into(),
+            DType::I8,
+            vec![2, 2],
+            None,
+            Bytes::from_bytes_vec(vec![1, 2, 3]),
+        );
         assert!(decode(t).unwrap_err().1.contains("bytes of int8 data"));
     }
 

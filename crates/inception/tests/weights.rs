@@ -5,11 +5,11 @@ mod common;
 
 use burn::prelude::*;
 use common::*;
+use inception::storage::StorageDtype;
 use inception::weights::{
     WeightsError, WeightsFormat, WeightsMeta, load_weights_file, module_path_to_timm, save_burnpack,
     timm_to_module_path,
 };
-use inception::storage::StorageDtype;
 use inception::{Arch, NetworkConfig, load_weights};
 
 fn fixture_weights(arch: Arch) -> Vec<u8> {
@@ -166,7 +166,10 @@ fn smaller_dtypes_keep_the_top_1_at_a_half_and_a_quarter_of_the_size() {
     let range = logits[0].iter().fold(0f32, |m, v| m.max(v.abs()));
     for (dtype, l) in [(StorageDtype::F16, &logits[1]), (StorageDtype::Int8, &logits[2])] {
         let diff = max_abs_diff(l, &logits[0]);
-        eprintln!("{dtype}: max |logit - f32's| {diff:.2e} (largest |logit| {range:.2}), top-5 {:?}", top5(l));
+        eprintln!(
+            "{dtype}: max |logit - f32's| {diff:.2e} (largest |logit| {range:.2}), top-5 {:?}",
+            top5(l)
+        );
         assert_eq!(top5(l)[0], top5(&logits[0])[0], "{dtype}: the top-1 of f32");
         assert!(diff < 0.05 * range, "{dtype}: {diff} against a logit range of {range}");
     }
