@@ -55,13 +55,19 @@ export function launchChromium({ webgpu = true } = {}) {
 }
 
 /** Drops files onto the page as a user dragging them from a file manager would: each
- * file is `{ name, bytes }`. */
+ * file is `{ name, bytes }`. The bytes travel as base64: as an array of numbers, a file of
+ * a few MB takes minutes to serialise. */
 export async function dropFiles(page, files) {
   await page.evaluate((files) => {
     const dt = new DataTransfer();
-    for (const f of files) dt.items.add(new File([new Uint8Array(f.data)], f.name));
+    for (const f of files) {
+      const text = atob(f.base64);
+      const bytes = new Uint8Array(text.length);
+      for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+      dt.items.add(new File([bytes], f.name));
+    }
     window.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, files.map((f) => ({ name: f.name, data: [...f.bytes] })));
+  }, files.map((f) => ({ name: f.name, base64: Buffer.from(f.bytes).toString("base64") })));
 }
 
 /** Aborts, and records in `foreign`, every request that leaves `origin`. */
