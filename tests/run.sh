@@ -14,6 +14,7 @@ mkdir -p "$cache"
 started=$SECONDS
 milestone() { printf '[run.sh +%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*" >&2; }
 cargo fmt --all --check
+(cd fuzz && cargo fmt --check)  # a workspace of its own
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
 
 # On a cold machine everything below is CPU-bound on 2 cores for most of an hour: the native
@@ -118,9 +119,14 @@ wait $overfit_wgpu || overfit_rc=$?
 tee -a "$cache/last-test.log" <"$cache/overfit-wgpu.log"
 [ $overfit_rc = 0 ] || { echo "run.sh: the training test on wgpu failed" >&2; exit 1; }
 milestone "native tests done"
+# The fuzz targets (tools/fuzz.sh): an instrumented nightly build of the model crate, then a
+# smoke run of each target seeded with the corpus. Niced beside the browser tests below, which
+# leave a core idle when the page's wasm runs on the CPU.
+nice -n 10 bash tools/fuzz.sh all 20 >"$cache/fuzz.log" 2>&1 &
+fuzz=$!
+trap 'kill $fuzz $wasm_side 2>/dev/null || true' EXIT
 wasm_rc=0
 wait $wasm_side || wasm_rc=$?
-trap - EXIT
 rm -f "$tools_rc"
 [ $wasm_rc = 0 ] || wasm_side_failed $wasm_rc
 
@@ -156,7 +162,13 @@ milestone "end-to-end page test done"
 node tests/e2e/corpus.mjs "$site" "$INCEPTION_CORPUS" 2>&1 | tee -a "$cache/last-test.log"
 rm -rf "$site"
 milestone "page corpus test done"
+fuzz_rc=0
+wait $fuzz || fuzz_rc=$?
+trap - EXIT
 rm -rf "$INCEPTION_CORPUS"
+grep '^fuzz [a-z_]*: ' "$cache/fuzz.log" | tee -a "$cache/last-test.log" || true
+[ $fuzz_rc = 0 ] || { tail -n 40 "$cache/fuzz.log" >&2; echo "run.sh: fuzzing failed (log: $cache/fuzz.log)" >&2; exit 1; }
+milestone "fuzz smoke done"
 
 echo "page benchmark mode: $(wc -l <"$cache/bench-smoke.jsonl") complete results" | tee -a "$cache/last-test.log"
 echo "1 passed, 0 failed" | tee -a "$cache/last-test.log"
@@ -164,4 +176,5 @@ echo "1 passed, 0 failed" | tee -a "$cache/last-test.log"
 # One closing line for the whole suite (cargo's native and wasm runs, and the page).
 passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$cache/last-test.log" | awk '{s += $4} END {print s + 0}')
 passed=$((passed + $(grep -c '^1 passed, 0 failed$' "$cache/last-test.log")))
+passed=$((passed + $(grep -Ec '^fuzz [a-z_]+: [0-9]+ runs in [0-9]+ s, no finding$' "$cache/last-test.log")))
 echo "suite: $passed passed, 0 failed"

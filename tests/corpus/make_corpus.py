@@ -578,6 +578,14 @@ add("weights", "photo.bpk", good["jpg"], "error", "a JPEG named .bpk")
 add("weights", "text.safetensors", b"hello\n" * 100, "error", "text named .safetensors")
 add("weights", "random.bpk", bytes(rng.randrange(256) for _ in range(10000)), "error", "random bytes")
 
+# Inputs that cargo-fuzz once found failing (tools/fuzz.sh writes them there; they are kept in
+# git with the fix): each must now end with a result or a clear message.
+found = Path(__file__).resolve().parent / "found"
+for target, kind, suffix in [("decode_preprocess", "image", ".img"), ("weights", "weights", ".bpk"),
+                             ("weights_pth", "weights", ".pth")]:
+    for f in sorted((found / target).glob("*")) if (found / target).is_dir() else []:
+        add(kind, f"found-{target}-{f.name}{suffix}", f.read_bytes(), "either", f"found by cargo-fuzz ({target})")
+
 (out / "corpus.json").write_text(json.dumps(entries, indent=1))
 counts = {}
 for e in entries:
