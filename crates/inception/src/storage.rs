@@ -205,11 +205,16 @@ pub fn decode(tensors: Vec<PackTensor>) -> Result<Vec<PackTensor>, (String, Stri
             return Err(bad(format!("a scale of {v}: scales must be finite and positive")));
         }
         let q = t.to_bytes().map_err(|e| bad(e.to_string()))?;
-        let values: Vec<u8> = q
-            .iter()
-            .enumerate()
-            .flat_map(|(i, b)| (*b as i8 as f32 * s[channel_of(i, &dims, axis)]).to_le_bytes())
-            .collect();
+        // Runs of `inner` values share a channel: one scale per run, no index arithmetic per
+        // value (this loop is most of the load time of an int8 file in the page).
+        let inner: usize = dims[axis + 1..].iter().product();
+        let mut values = Vec::with_capacity(4 * q.len());
+        for (run, block) in q.chunks(inner.max(1)).enumerate() {
+            let scale = s[run % dims[axis]];
+            for b in block {
+                values.extend_from_slice(&(*b as i8 as f32 * scale).to_le_bytes());
+            }
+        }
         *t = PackTensor::new(name, DType::F32, dims, t.param_id, Bytes::from_bytes_vec(values));
     }
     if let Some(orphan) = scales.into_keys().next() {
@@ -317,6 +322,22 @@ mod tests {
             Bytes::from_bytes_vec(vec![1, 2, 3]),
         );
         assert!(decode(t).unwrap_err().1.contains("bytes of int8 data"));
+    }
+
+    #[test]
+    fn an_empty_int8_tensor_is_no_panic() {
+        let t = vec![
+            tensor("w.int8_scale", &[2, 1, 1, 1], &[1.0, 1.0]),
+            PackTensor::new(
+                "w".into(),
+                DType::I8,
+                vec![2, 0, 3, 3],
+                None,
+                Bytes::from_bytes_vec(vec![]),
+            ),
+        ];
+        let back = decode(t).unwrap();
+        assert_eq!(back[0].byte_len(), 0);
     }
 
     #[test]
