@@ -81,10 +81,7 @@ pub fn encode(tensors: Vec<PackTensor>, dtype: StorageDtype) -> Result<Vec<PackT
         }
         let name = t.name.clone();
         let (_, _, shape, param_id, bytes) = t.into_parts().map_err(|e| format!("{name}: {e}"))?;
-        let values: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let values = f32_values(&bytes);
         match dtype {
             StorageDtype::F16 => {
                 if let Some(v) = values.iter().find(|v| v.abs() > f16::MAX.to_f32()) {
@@ -133,6 +130,14 @@ pub fn encode(tensors: Vec<PackTensor>, dtype: StorageDtype) -> Result<Vec<PackT
         }
     }
     Ok(out)
+}
+
+/// Little-endian f32 data as values (a trailing partial value is ignored).
+pub(crate) fn f32_values(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 /// The output-channel axis: 0 for a convolution `[out, in, kh, kw]`, 1 for burn's Linear
@@ -197,10 +202,7 @@ pub fn decode(tensors: Vec<PackTensor>) -> Result<Vec<PackTensor>, (String, Stri
             return Err(bad(format!("{} bytes of int8 data for shape {dims:?}", t.byte_len())));
         }
         let scale_bytes = scale.into_bytes().map_err(|e| bad(e.to_string()))?;
-        let s: Vec<f32> = scale_bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let s = f32_values(&scale_bytes);
         if let Some(v) = s.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
             return Err(bad(format!("a scale of {v}: scales must be finite and positive")));
         }
@@ -243,11 +245,7 @@ mod tests {
 
     fn values(t: &PackTensor) -> Vec<f32> {
         assert_eq!(t.dtype, DType::F32);
-        t.to_bytes()
-            .unwrap()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
+        f32_values(&t.to_bytes().unwrap())
     }
 
     #[test]

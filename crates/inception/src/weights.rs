@@ -485,10 +485,7 @@ fn finite_f32(t: PackTensor) -> Result<PackTensor, WeightsError> {
     // A reader's deferred data is checked against the length it declared.
     let (_, dtype, shape, param_id, bytes) = t.into_parts().map_err(|e| bad(&name, e.to_string()))?;
     let values: Vec<f32> = match dtype {
-        DType::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
+        DType::F32 => storage::f32_values(&bytes),
         DType::F16 => bytes
             .chunks_exact(2)
             .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
