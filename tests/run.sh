@@ -74,6 +74,8 @@ bash tests/setup.sh --test-deps
 milestone "test dependencies ready"
 INCEPTION_FIXTURES=$(bash tests/fixtures.sh)
 export INCEPTION_FIXTURES
+# The Hub tests (crates/cli/tests/hub.rs) run the Hub stand-in and huggingface_hub with it.
+export INCEPTION_ORACLE_PYTHON=$cache/oracle-venv/bin/python
 milestone "fixtures: $INCEPTION_FIXTURES"
 # The bad-input corpus (about 250 images and weights files, 1.5 GB, half a minute), which the
 # CLI's corpus test and the page's (tests/e2e/corpus.mjs) run.

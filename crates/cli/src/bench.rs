@@ -9,6 +9,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use burn::prelude::*;
 use inception::weights::load_weights_file;
+
+use crate::hub::resolve_weights;
 use inception::{Arch, Network, NetworkConfig};
 use inception_train::TrainConfig;
 use inception_train::learner::{TrainBatch, learner, schedule, train_step as run_train_step};
@@ -21,7 +23,8 @@ use crate::backend::{Backend, read_logits};
 pub struct Args {
     #[arg(long, default_value = "inception-resnet-v2")]
     arch: Arch,
-    /// Weights to run (timing does not depend on them; default: random init).
+    /// Weights to run, a file or a `hub:` name (timing does not depend on them; default:
+    /// random init).
     #[arg(long)]
     weights: Option<PathBuf>,
     #[arg(long, value_delimiter = ',', default_value = "wgpu,flex,ndarray")]
@@ -58,9 +61,10 @@ struct Record {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    let weights = args.weights.as_deref().map(resolve_weights).transpose()?;
     for backend in &args.backends {
         let device = backend.device()?;
-        let network = match &args.weights {
+        let network = match &weights {
             Some(p) => {
                 load_weights_file(p, Some(args.arch), &device)
                     .context("loading weights")?

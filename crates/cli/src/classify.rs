@@ -11,13 +11,15 @@ use inception::{Arch, LoadedWeights, Manifest, decode_image};
 use serde::Serialize;
 
 use crate::backend::{Backend, read_logits};
+use crate::hub::resolve_weights;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Architecture; a .bpk file names its own, a timm checkpoint's is detected.
     #[arg(long)]
     arch: Option<Arch>,
-    /// timm .safetensors / .pth checkpoint or this project's .bpk
+    /// timm .safetensors / .pth checkpoint, this project's .bpk, or a checkpoint on the Hub:
+    /// `hub:timm/inception_resnet_v2.tf_in1k` (downloaded on first use)
     /// [default: weights/<arch>.bpk, else the file weights/manifest.json names].
     #[arg(long)]
     weights: Option<PathBuf>,
@@ -87,7 +89,7 @@ pub fn default_weights(arch: Option<Arch>) -> Result<(PathBuf, String)> {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let weights_path = match &args.weights {
-        Some(p) => p.clone(),
+        Some(p) => resolve_weights(p)?,
         None => {
             let (path, why) = default_weights(args.arch)?;
             eprintln!("classify: weights {} ({why})", path.display());

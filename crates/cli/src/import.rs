@@ -10,14 +10,15 @@ use inception::Arch;
 use inception::storage::StorageDtype;
 use inception::weights::{load_weights_file, save_burnpack};
 
+use crate::hub::resolve_weights;
 use crate::manifest::write_manifest;
 
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long)]
     arch: Arch,
-    /// timm `.safetensors` (or PyTorch `.pth`) state dict, or a `.bpk` to store at another
-    /// `--dtype`.
+    /// timm `.safetensors` (or PyTorch `.pth`) state dict, a `.bpk` to store at another
+    /// `--dtype`, or a checkpoint on the Hub: `hub:timm/inception_resnet_v2.tf_in1k`.
     checkpoint: PathBuf,
     #[arg(long)]
     out: PathBuf,
@@ -40,7 +41,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     // Conversion needs no accelerator: tensors pass through the CPU backend.
     let device = Device::flex();
-    let loaded = load_weights_file(&args.checkpoint, Some(args.arch), &device)
+    let checkpoint = resolve_weights(&args.checkpoint)?;
+    let loaded = load_weights_file(&checkpoint, Some(args.arch), &device)
         .with_context(|| format!("cannot import {}", args.checkpoint.display()))?;
     // A `.bpk` keeps its metadata (classes, preprocessing, width) and is written again at
     // `--dtype`.

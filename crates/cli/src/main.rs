@@ -5,6 +5,8 @@
 mod backend;
 mod bench;
 mod classify;
+mod fetch;
+mod hub;
 mod import;
 mod info;
 mod interrupt;
@@ -32,6 +34,8 @@ struct Cli {
 enum Command {
     /// Print the top-5 classes of images.
     Classify(classify::Args),
+    /// Download a checkpoint from the Hugging Face Hub (timm/inception_resnet_v2.tf_in1k).
+    Fetch(fetch::Args),
     /// Convert a timm checkpoint into this project's weights format (.bpk).
     Import(import::Args),
     /// Print the layer table, parameter count and FLOPs of an architecture.
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Classify(a) => classify::run(a),
+        Command::Fetch(a) => fetch::run(a),
         Command::Import(a) => import::run(a),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),

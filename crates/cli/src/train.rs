@@ -93,7 +93,7 @@ pub struct Args {
     val_fraction: Option<f64>,
     #[arg(long)]
     workers: Option<usize>,
-    /// Start from these weights (timm checkpoint or .bpk); the classifier is replaced
+    /// Start from these weights (timm checkpoint, .bpk or a `hub:` name); the classifier is replaced
     /// for the folder's classes.
     #[arg(long)]
     init_weights: Option<PathBuf>,
@@ -137,8 +137,8 @@ fn config_from(args: &Args) -> Result<TrainConfig> {
     if let Some(EmaDecay(d)) = args.ema_decay {
         c.ema_decay = d;
     }
-    if args.init_weights.is_some() {
-        c.init_weights = args.init_weights.clone();
+    if let Some(weights) = &args.init_weights {
+        c.init_weights = Some(crate::hub::resolve_weights(weights)?);
     }
     c.validate()?;
     Ok(c)
