@@ -160,6 +160,11 @@ Image.open(sys.argv[1]).transpose(Image.FLIP_LEFT_RIGHT).rotate(90).save(sys.arg
 node tests/e2e/page.mjs "$site" "$site/expected.jsonl" "$site/photo-a.png" "$site/photo-b.png" \
   "$cache/e2e-screenshot.png" 2>&1 | tee -a "$cache/last-test.log"
 milestone "end-to-end page test done"
+# The page's "Load ImageNet weights" control against the loopback Hub stand-in on another
+# origin, with the same weights as a timm checkpoint: the same top-5, then the Cache API.
+node tests/e2e/hub.mjs "$site" "$site/expected.jsonl" "$site/photo-a.png" "$site/photo-b.png" \
+  "$INCEPTION_ORACLE_PYTHON" "$fixture/weights.safetensors" 2>&1 | tee -a "$cache/last-test.log"
+milestone "page Hub test done"
 # The bad-input corpus through the page, with the same 299x299 weights.
 node tests/e2e/corpus.mjs "$site" "$INCEPTION_CORPUS" 2>&1 | tee -a "$cache/last-test.log"
 rm -rf "$site"

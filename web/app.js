@@ -20,6 +20,11 @@ const waiting = [];
 let posting = Promise.resolve();
 
 const WEIGHT_EXT = /\.(bpk|safetensors)$/i;
+// The ImageNet weights the "Load ImageNet weights" control fetches: timm's port of the
+// released TF-slim model, from the Hugging Face Hub (`?hub=ORIGIN` points it at a mirror or a
+// stand-in; the page's Content-Security-Policy allows only the Hub and loopback).
+const HUB_REPO = "timm/inception_resnet_v2.tf_in1k";
+const HUB_ENDPOINT = new URLSearchParams(location.search).get("hub")?.replace(/\/+$/, "") || "https://huggingface.co";
 const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
 // A worker that keeps dying on the weights alone is not restarted for ever.
 const MAX_CRASHES = 5;
@@ -69,6 +74,10 @@ function show(job, data) {
     data.type === "bench-result" ? showBenchResult(data.result) : showBenchError(data.message);
   } else if (data.type === "weights") {
     weightsReady(job, data);
+  } else if (data.type === "cleared") {
+    setStatus($("cache"), `Removed ${data.files} cached weights file${data.files === 1 ? "" : "s"} (${(data.bytes / 1e6).toFixed(1)} MB); the weights in use stay loaded until the page is reloaded.`);
+  } else if (job.type === "clear-cache") {
+    setStatus($("cache"), `The cache could not be cleared: ${data.message}`, true);
   } else {
     $("progress").hidden = true;
     setStatus($("weights"), `Weights could not be loaded: ${data.message}`, true);
@@ -110,7 +119,7 @@ function weightsReady(job, data) {
   weightsLoaded = true;
   weightsJob = job.reloads ?? { type: job.type, file: job.file, params: job.params };
   const i = data.info;
-  setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input, ${i.dtype} weights.`);
+  setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input, ${i.dtype} weights.${data.warning ? ` Warning: ${data.warning}.` : ""}`, Boolean(data.warning));
   waiting.splice(0).forEach(classify);
 }
 
@@ -222,6 +231,16 @@ function handleFiles(files) {
   }
 }
 
+const hubHost = URL.canParse(HUB_ENDPOINT) ? new URL(HUB_ENDPOINT).host : null;
+$("hub-what").textContent = hubHost
+  ? `${HUB_REPO} from ${hubHost} (224 MB, kept in this browser for the next visit)`
+  : `?hub=${HUB_ENDPOINT} is not an address`;
+$("load-hub").disabled = !hubHost;
+$("load-hub").addEventListener("click", () => {
+  setStatus($("weights"), `Loading ${HUB_REPO}…`);
+  send({ type: "load-hub", params: { repo: HUB_REPO, endpoint: HUB_ENDPOINT } });
+});
+$("clear-cache").addEventListener("click", () => send({ type: "clear-cache" }));
 $("files").addEventListener("change", (e) => handleFiles([...e.target.files]));
 window.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("dragging"); });
 window.addEventListener("dragleave", () => document.body.classList.remove("dragging"));

@@ -1,10 +1,12 @@
 // The Web Worker that owns the network. Messages in, each with an `id`:
 //   {type: "load-default"}                     weights listed in weights/manifest.json
 //   {type: "load-bytes", name, bytes}          a weights file the user dropped
+//   {type: "load-hub", repo, endpoint}         a checkpoint from the Hugging Face Hub, by name
+//   {type: "clear-cache"}                      forget every cached weights file
 //   {type: "classify", bytes}                  an image file
 //   {type: "bench", ...}                       the benchmark mode (see bench.js)
-// Messages out: {type: "backend"|"progress"|"weights"|"result"|"bench-result"|"error"|"crashed", ...};
-// "weights", "result", "bench-result" and "error" carry the `id` of the message they answer.
+// Messages out: {type: "backend"|"progress"|"weights"|"result"|"bench-result"|"cleared"|"error"|"crashed", ...};
+// "weights", "result", "bench-result", "cleared" and "error" carry the `id` of the message they answer.
 // Messages run one at a time, in order: a load never frees the network under a classification.
 // After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
 // worker says "crashed" and closes, and the page starts a new one.
@@ -23,11 +25,18 @@ async function sha256Hex(bytes) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+const openCache = async () => ("caches" in self ? caches.open(CACHE) : null);
+
 // Downloads with a progress report, or takes the copy in the Cache API from an earlier visit.
 async function fetchWeights(url, size) {
-  const cache = "caches" in self ? await caches.open(CACHE) : null;
+  const cache = await openCache();
   const cached = cache && (await cache.match(url));
   if (cached) return { bytes: new Uint8Array(await cached.arrayBuffer()), fromCache: true };
+  return { bytes: await download(url, size), fromCache: false, cache };
+}
+
+// `size`: what the manifest (or the Hub) announced; a server that sends more is cut off.
+async function download(url, size) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`downloading ${url} failed: HTTP ${response.status}`);
   const total = Number(response.headers.get("content-length")) || size || 0;
@@ -49,10 +58,22 @@ async function fetchWeights(url, size) {
   const bytes = new Uint8Array(loaded);
   let offset = 0;
   for (const c of chunks) { bytes.set(c, offset); offset += c.length; }
-  return { bytes, fromCache: false, cache };
+  return bytes;
 }
 
-async function load(bytes, label, id) {
+// Keeps downloaded weights for the next visit. The put of a few hundred MB is awaited, and a
+// refusal (a full storage quota) is said, not swallowed: the weights still load this time.
+async function keep(cache, key, bytes, headers = {}) {
+  if (!cache) return "not kept for the next visit: this browser has no Cache API here";
+  try {
+    await cache.put(key, new Response(bytes, { headers: { "content-length": String(bytes.length), ...headers } }));
+    return null;
+  } catch (e) {
+    return `not kept for the next visit: ${e?.name === "QuotaExceededError" ? "the browser's storage quota is full" : e?.message ?? e}`;
+  }
+}
+
+async function load(bytes, label, id, warning = null) {
   await ready;
   const started = performance.now();
   // The weights in use stay until the new ones have loaded: a bad file changes nothing.
@@ -61,7 +82,7 @@ async function load(bytes, label, id) {
   classifier = loaded;
   const info = classifier.info();
   post({ type: "backend", backend: info.backend });
-  post({ type: "weights", id, info, label, ms: performance.now() - started });
+  post({ type: "weights", id, info, label, warning, bytes: bytes.length, ms: performance.now() - started });
 }
 
 // Development servers answer a missing file with index.html: no manifest, or a page in its
@@ -93,8 +114,71 @@ async function loadDefault(id) {
   const url = `weights/${manifest.file}`;
   const { bytes, fromCache, cache } = await fetchWeights(url, manifest.size);
   await checkHash(bytes, manifest, cache, url);
-  if (cache && !fromCache) await cache.put(url, new Response(bytes));
-  await load(bytes, `${manifest.description || manifest.file}${fromCache ? " (from cache)" : ""}`, id);
+  const warning = fromCache ? null : await keep(cache, url, bytes);
+  await load(bytes, `${manifest.description || manifest.file}, ${megabytes(bytes.length)}${fromCache ? " (from cache)" : ""}`, id, warning);
+}
+
+const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
+const HUB_FILE = "model.safetensors";
+const MAX_HUB_BYTES = 2 ** 31;
+
+// What the Hub's API says of a repository's file at its main branch: the commit, and the
+// size and sha256 of the LFS file (the browser follows the file's redirect to the CDN by
+// itself, so the resolve answer's X-Linked-Etag is out of reach; the API has the same hash).
+async function hubFileInfo(endpoint, repo) {
+  const url = `${endpoint}/api/models/${repo}/revision/main?blobs=true`;
+  const res = await fetch(url);
+  if (res.status === 401 || res.status === 404) throw new Error(`${repo} is not on ${endpoint} (HTTP ${res.status})`);
+  if (!res.ok) throw new Error(`${endpoint} answered HTTP ${res.status} for ${repo}`);
+  const text = await res.text();
+  if (text.length > 4 << 20) throw new Error(`${endpoint}'s description of ${repo} is too long`);
+  const about = JSON.parse(text);
+  const file = about?.siblings?.find?.((s) => s?.rfilename === HUB_FILE);
+  const sha256 = file?.lfs?.sha256, size = file?.lfs?.size ?? file?.size, commit = about?.sha;
+  if (!file) throw new Error(`${repo} has no ${HUB_FILE}`);
+  if (!/^[0-9a-f]{64}$/.test(sha256 ?? "") || !/^[0-9a-f]{40}$/.test(commit ?? "") ||
+      !Number.isSafeInteger(size) || size <= 0 || size > MAX_HUB_BYTES) {
+    throw new Error(`${endpoint}'s description of ${repo}/${HUB_FILE} has no usable sha256, commit or size`);
+  }
+  return { sha256, size, commit };
+}
+
+// A checkpoint by name from the Hub (tests point `endpoint` at a loopback stand-in), kept in
+// the Cache API under its name: the next visit loads it with no request.
+async function loadHub(id, { repo, endpoint }) {
+  if (!/^https?:\/\/[^/]+$/.test(endpoint ?? "")) throw new Error(`the Hub address ${endpoint} is not an http(s) origin`);
+  const key = `${endpoint}/${repo}/resolve/main/${HUB_FILE}`;
+  const cache = await openCache();
+  const cached = cache && (await cache.match(key));
+  const host = new URL(endpoint).host;
+  let bytes, expected, warning = null;
+  if (cached) {
+    bytes = new Uint8Array(await cached.arrayBuffer());
+    expected = { file: `${repo}/${HUB_FILE}`, size: Number(cached.headers.get("x-linked-size")), sha256: cached.headers.get("x-linked-etag") };
+  } else {
+    const info = await hubFileInfo(endpoint, repo);
+    bytes = await download(`${endpoint}/${repo}/resolve/${info.commit}/${HUB_FILE}`, info.size);
+    expected = { file: `${repo}/${HUB_FILE}`, size: info.size, sha256: info.sha256 };
+  }
+  await checkHash(bytes, expected, cache, key);
+  if (!cached) {
+    warning = await keep(cache, key, bytes, { "x-linked-etag": expected.sha256, "x-linked-size": String(expected.size) });
+  }
+  const origin = cached ? "from this browser's cache" : `downloaded from ${host}`;
+  await load(bytes, `${repo} ${origin}, ${megabytes(bytes.length)}, sha256 checked`, id, warning);
+}
+
+async function clearCache(id) {
+  const cache = await openCache();
+  let files = 0, bytes = 0;
+  if (cache) {
+    for (const request of await cache.keys()) {
+      files++;
+      bytes += Number((await cache.match(request))?.headers.get("content-length") ?? 0) || 0;
+    }
+    await caches.delete(CACHE);
+  }
+  post({ type: "cleared", id, files, bytes });
 }
 
 async function fetchF32(url) {
@@ -117,7 +201,8 @@ async function bench({ allowGpu, runs, warmup, inputUrl, expectedUrl }) {
   const manifest = await fetchManifest();
   if (!manifest) throw new Error("no weights/manifest.json to benchmark");
   let t = performance.now();
-  const { bytes } = await fetchWeights(`weights/${manifest.file}?nocache=${Date.now()}`, manifest.size);
+  // Past the browser's HTTP cache too: a cold download.
+  const bytes = await download(`weights/${manifest.file}?nocache=${Date.now()}`, manifest.size);
   const download_ms = performance.now() - t;
   t = performance.now();
   await checkHash(bytes, manifest, null, null);
@@ -176,6 +261,8 @@ async function handle(data) {
   try {
     if (data.type === "load-default") await loadDefault(data.id);
     else if (data.type === "load-bytes") await load(new Uint8Array(data.bytes), data.name, data.id);
+    else if (data.type === "load-hub") await loadHub(data.id, data);
+    else if (data.type === "clear-cache") await clearCache(data.id);
     else if (data.type === "classify") {
       if (!classifier) throw new Error("no weights are loaded yet");
       const result = await classifier.classify(new Uint8Array(data.bytes));
