@@ -13,6 +13,17 @@ mkdir -p "$cache"
 # Elapsed time at each milestone, so that a slow run shows where its time went.
 started=$SECONDS
 milestone() { printf '[run.sh +%dm%02ds] %s\n' $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$*" >&2; }
+# Stops background jobs and all they started: killing a job's subshell alone left its trunk
+# (or cargo, or Chromium) running into the next run, where two trunks shared one staging folder.
+stop() {
+  local pid kids
+  for pid in "$@"; do
+    kids=$(pgrep -P "$pid" || true)
+    kill "$pid" 2>/dev/null || true
+    # shellcheck disable=SC2086 # one pid per word
+    [ -z "$kids" ] || stop $kids
+  done
+}
 cargo fmt --all --check
 (cd fuzz && cargo fmt --check)  # a workspace of its own
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
@@ -55,7 +66,7 @@ tools_setup=$!
   milestone "page benchmark smoke done"
 ) &
 wasm_side=$!
-trap 'kill $native_build $tools_setup $wasm_side 2>/dev/null || true' EXIT
+trap 'stop $native_build $tools_setup $wasm_side' EXIT
 # Says which step of the wasm32 side failed, from its exit status.
 wasm_side_failed() {
   case $1 in
@@ -102,7 +113,7 @@ overfit=$(cargo test --release --workspace --locked --test overfit --no-run --me
 [ -x "$overfit" ] || { echo "run.sh: no overfit test binary found" >&2; exit 1; }
 (cd crates/train && exec "$overfit" loss_falls_on_wgpu --exact --nocapture) >"$cache/overfit-wgpu.log" 2>&1 &
 overfit_wgpu=$!
-trap 'kill $overfit_wgpu $tools_setup $wasm_side 2>/dev/null || true' EXIT
+trap 'stop $overfit_wgpu $tools_setup $wasm_side' EXIT
 
 # The other native tests start once the wasm32 build of burn is done too: beside a compile on
 # both cores, lavapipe (which splits each draw among threads that wait for one another) ran
@@ -126,7 +137,7 @@ milestone "native tests done"
 # leave a core idle when the page's wasm runs on the CPU.
 nice -n 10 bash tools/fuzz.sh all 20 >"$cache/fuzz.log" 2>&1 &
 fuzz=$!
-trap 'kill $fuzz $wasm_side 2>/dev/null || true' EXIT
+trap 'stop $fuzz $wasm_side' EXIT
 wasm_rc=0
 wait $wasm_side || wasm_rc=$?
 rm -f "$tools_rc"
