@@ -34,6 +34,9 @@ pub struct Args {
     /// How many classes to print.
     #[arg(long, default_value_t = 5)]
     top: usize,
+    /// Images per forward pass (the time per image shown is the batch's share).
+    #[arg(long, default_value_t = 8)]
+    batch_size: usize,
     #[arg(required = true)]
     images: Vec<PathBuf>,
 }
@@ -88,6 +91,9 @@ pub fn default_weights(arch: Option<Arch>) -> Result<(PathBuf, String)> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if args.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
     let weights_path = match &args.weights {
         Some(p) => resolve_weights(p)?,
         None => {
@@ -102,30 +108,50 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let labels = meta.labels();
     let size = meta.preprocess.input_size;
     let mut failures = 0;
-    for path in &args.images {
+    // Several images per forward pass: on a CPU one pass over the network's weights serves
+    // the whole batch, and a GPU gets enough work to fill it.
+    for paths in args.images.chunks(args.batch_size) {
         let started = Instant::now();
-        let outcome = classify_one(path, &meta.preprocess, &network, &device)
-            .and_then(|logits| Ok((top_k(&logits, &labels, args.top)?, logits)));
-        let result = match outcome {
-            Ok((top, logits)) => ImageResult {
-                image: path,
-                top5: Some(top),
-                ms: Some(started.elapsed().as_secs_f64() * 1e3),
-                logits: args.logits.then_some(logits),
-                error: None,
-            },
-            Err(e) => {
-                failures += 1;
-                ImageResult {
-                    image: path,
-                    top5: None,
-                    logits: None,
-                    ms: None,
-                    error: Some(format!("{e:#}")),
-                }
-            }
+        let inputs: Vec<Result<Vec<f32>>> = paths.iter().map(|p| preprocess_file(p, &meta.preprocess)).collect();
+        let ready: Vec<Vec<f32>> = inputs.iter().filter_map(|i| i.as_ref().ok().cloned()).collect();
+        let logits = if ready.is_empty() {
+            Ok(Vec::new())
+        } else {
+            batch_input(&network, &ready, size, &device)
+                .map_err(anyhow::Error::from)
+                .and_then(|x| read_logits(network.forward(x)))
         };
-        print_result(&result, args.json, size)?;
+        let ms = started.elapsed().as_secs_f64() * 1e3 / paths.len() as f64;
+        let classes = meta.num_classes;
+        let mut next = 0;
+        for (path, input) in paths.iter().zip(inputs) {
+            let outcome = input.and_then(|_| {
+                let logits = logits.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+                let own = logits[next * classes..(next + 1) * classes].to_vec();
+                next += 1;
+                Ok((top_k(&own, &labels, args.top)?, own))
+            });
+            let result = match outcome {
+                Ok((top, own)) => ImageResult {
+                    image: path,
+                    top5: Some(top),
+                    ms: Some(ms),
+                    logits: args.logits.then_some(own),
+                    error: None,
+                },
+                Err(e) => {
+                    failures += 1;
+                    ImageResult {
+                        image: path,
+                        top5: None,
+                        logits: None,
+                        ms: None,
+                        error: Some(format!("{e:#}")),
+                    }
+                }
+            };
+            print_result(&result, args.json, size)?;
+        }
     }
     Ok(if failures == 0 {
         ExitCode::SUCCESS
@@ -134,17 +160,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-fn classify_one(
-    path: &Path,
-    preprocess: &inception::Preprocess,
-    network: &inception::Network,
-    device: &burn::prelude::Device,
-) -> Result<Vec<f32>> {
+/// An image file as the network's input, `[3, size, size]` values.
+fn preprocess_file(path: &Path, preprocess: &inception::Preprocess) -> Result<Vec<f32>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let image = decode_image(&bytes)?;
-    let input = preprocess.apply(&image);
-    let x = batch_input(network, &[input], preprocess.input_size, device)?;
-    read_logits(network.forward(x))
+    Ok(preprocess.apply(&image))
 }
 
 fn print_result(r: &ImageResult, json: bool, size: usize) -> Result<()> {

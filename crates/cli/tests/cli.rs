@@ -182,6 +182,50 @@ fn classify_matches_timm_and_import_round_trips() {
 }
 
 #[test]
+fn a_batch_gives_each_image_its_own_answer_in_order() {
+    let dir = fixture("inception_resnet_v2");
+    let png = dir.join("input.png").display().to_string();
+    let weights = dir.join("weights.safetensors").display().to_string();
+    let expected = read_f32(&dir.join("logits_timm_eval.f32"));
+    let broken = write("batch-broken.png", b"not an image");
+    let out = bin()
+        .args([
+            "classify",
+            "--backend",
+            "flex",
+            "--weights",
+            &weights,
+            "--json",
+            "--logits",
+        ])
+        .args(["--batch-size", "3", &png, &broken, &png, &png, &png])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "a broken image fails the run: {stderr}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5, "{stdout}");
+    for (i, line) in lines.iter().enumerate() {
+        if i == 1 {
+            assert!(line["error"].as_str().is_some_and(|e| !e.is_empty()), "{line}");
+            continue;
+        }
+        let logits: Vec<f32> = line["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        let diff = logits
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(diff <= 1e-4, "image {i} of the batch: max |logit - timm| = {diff}");
+    }
+}
+
+#[test]
 fn a_non_image_file_is_a_clear_error() {
     let f = write("notes.jpg", b"these are my notes, not a photo");
     expect_clean_failure(
