@@ -4,6 +4,7 @@
 
 use image::RgbImage;
 use image::imageops::{self, FilterType};
+use inception::Preprocess;
 
 use crate::config::TrainConfig;
 use crate::rng::Rng;
@@ -43,9 +44,15 @@ pub fn random_resized_crop_box(
     ((width - cw) / 2, (height - ch) / 2, cw, ch)
 }
 
-/// One augmented training view, `[3, size, size]` normalised like the eval transform
-/// (`(x / 255 - 0.5) / 0.5`).
-pub fn train_view(img: &RgbImage, size: usize, config: &TrainConfig, rng: &mut Rng) -> Vec<f32> {
+/// One augmented training view, `[3, size, size]`, normalised with the mean and std of the
+/// weights' own preprocessing (`normalise`), as the eval transform normalises.
+pub fn train_view(
+    img: &RgbImage,
+    size: usize,
+    config: &TrainConfig,
+    normalise: &Preprocess,
+    rng: &mut Rng,
+) -> Vec<f32> {
     let (x, y, w, h) = random_resized_crop_box(img.width(), img.height(), config.crop_area, config.crop_ratio, rng);
     let crop = imageops::crop_imm(img, x, y, w, h).to_image();
     let mut view = imageops::resize(&crop, size as u32, size as u32, FilterType::Triangle);
@@ -56,7 +63,7 @@ pub fn train_view(img: &RgbImage, size: usize, config: &TrainConfig, rng: &mut R
     if config.color_jitter > 0.0 {
         jitter(&mut pixels, config.color_jitter, rng);
     }
-    to_chw(&pixels, size)
+    to_chw(&pixels, size, normalise)
 }
 
 /// Brightness, contrast and saturation, each by a factor in `1 +- strength`.
@@ -76,12 +83,12 @@ fn jitter(pixels: &mut [[f32; 3]], strength: f32, rng: &mut Rng) {
     }
 }
 
-fn to_chw(pixels: &[[f32; 3]], size: usize) -> Vec<f32> {
+fn to_chw(pixels: &[[f32; 3]], size: usize, normalise: &Preprocess) -> Vec<f32> {
     let plane = size * size;
     let mut out = vec![0.0; 3 * plane];
     for (i, p) in pixels.iter().enumerate() {
         for c in 0..3 {
-            out[c * plane + i] = (p[c] / 255.0 - 0.5) / 0.5;
+            out[c * plane + i] = (p[c] / 255.0 - normalise.mean[c]) / normalise.std[c];
         }
     }
     out

@@ -30,8 +30,6 @@ pub struct Batch {
     /// `[n, 3, size, size]`, row-major.
     pub images: Vec<f32>,
     pub labels: Vec<i64>,
-    /// Images that could not be decoded and were replaced by the next sample.
-    pub unreadable: usize,
 }
 
 impl Batch {
@@ -172,10 +170,9 @@ fn make_batch(
     let last = (first + config.batch_size).min(order.len());
     let mut images = Vec::with_capacity((last - first) * 3 * size * size);
     let mut labels = Vec::with_capacity(last - first);
-    let mut unreadable = 0;
     for position in first..last {
         // A file that passed the folder scan but fails to decode is replaced by the next
-        // readable one (deterministically), and counted.
+        // readable one (deterministically).
         let mut candidate = position;
         let (img, label) = loop {
             let sample = &samples[order[candidate % order.len()]];
@@ -184,10 +181,7 @@ fn make_batch(
                 .and_then(|b| decode_image(&b).map_err(|e| e.to_string()))
             {
                 Ok(img) => break (Some(img), sample.label),
-                Err(_) if candidate - position < order.len() => {
-                    unreadable += 1;
-                    candidate += 1;
-                }
+                Err(_) if candidate - position < order.len() => candidate += 1,
                 Err(_) => break (None, sample.label),
             }
         };
@@ -199,17 +193,12 @@ fn make_batch(
         let pixels = match view {
             View::Train => {
                 let mut rng = Rng::at(&[config.seed, 0xA06, epoch as u64, position as u64]);
-                train_view(&img, size, config, &mut rng)
+                train_view(&img, size, config, eval, &mut rng)
             }
             View::Eval => eval.apply(&img),
         };
         images.extend(pixels);
         labels.push(label as i64);
     }
-    Batch {
-        index,
-        images,
-        labels,
-        unreadable,
-    }
+    Batch { index, images, labels }
 }
