@@ -39,7 +39,6 @@ pub struct RunSummary {
     /// What the exported file says about itself (architecture, classes, preprocessing).
     pub meta: WeightsMeta,
     pub classes: Vec<String>,
-    pub skipped_files: usize,
 }
 
 /// A new run, or the continuation of the one in the run folder.
@@ -210,7 +209,6 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
         exported: None,
         meta: meta.clone(),
         classes: classes.clone(),
-        skipped_files: dataset.skipped.len(),
     };
 
     while state.epoch < config.epochs {

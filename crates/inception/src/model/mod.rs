@@ -43,20 +43,6 @@ pub struct Stage<'a> {
 }
 
 impl<'a> Stage<'a> {
-    pub fn new(
-        name: &'static str,
-        forward: impl Fn(Tensor<4>) -> Tensor<4> + 'a,
-        trace: impl Fn(FeatureShape, &mut Trace) -> Result<FeatureShape, TraceError> + 'a,
-        params: impl Fn() -> usize + 'a,
-    ) -> Self {
-        Self {
-            name,
-            forward: Box::new(forward),
-            trace: Box::new(trace),
-            params: Box::new(params),
-        }
-    }
-
     /// One module run once.
     pub fn single<M: Module>(
         name: &'static str,

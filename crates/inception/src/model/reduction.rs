@@ -63,10 +63,6 @@ impl ReductionA {
         }
     }
 
-    pub fn out_channels(&self, in_channels: usize) -> usize {
-        in_channels + self.branch0.out_channels() + self.branch1.last().map_or(0, BasicConv2d::out_channels)
-    }
-
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         Tensor::cat(
             vec![
@@ -134,11 +130,6 @@ impl ResidualReductionB {
             ],
             branch3: max_pool_3x3_s2(),
         }
-    }
-
-    pub fn out_channels(&self, in_channels: usize) -> usize {
-        let last = |chain: &[BasicConv2d]| chain.last().map_or(0, BasicConv2d::out_channels);
-        in_channels + last(&self.branch0) + last(&self.branch1) + last(&self.branch2)
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
