@@ -188,11 +188,16 @@ grep '^fuzz [a-z_]*: ' "$cache/fuzz.log" | tee -a "$cache/last-test.log" || true
 [ $fuzz_rc = 0 ] || { tail -n 40 "$cache/fuzz.log" >&2; echo "run.sh: fuzzing failed (log: $cache/fuzz.log)" >&2; exit 1; }
 milestone "fuzz smoke done"
 
-echo "page benchmark mode: $(wc -l <"$cache/bench-smoke.jsonl") complete results" | tee -a "$cache/last-test.log"
+# The page's benchmark mode: one complete result per backend asked for (webgpu, cpu).
+smoke=$(wc -l <"$cache/bench-smoke.jsonl")
+[ "$smoke" = 2 ] || { echo "run.sh: the page's benchmark mode gave $smoke results, not 2" >&2; exit 1; }
+echo "page benchmark mode: $smoke complete results (webgpu, cpu)" | tee -a "$cache/last-test.log"
 echo "1 passed, 0 failed" | tee -a "$cache/last-test.log"
 
 # One closing line for the whole suite (cargo's native and wasm runs, and the page).
 passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$cache/last-test.log" | awk '{s += $4} END {print s + 0}')
 passed=$((passed + $(grep -c '^1 passed, 0 failed$' "$cache/last-test.log")))
 passed=$((passed + $(grep -Ec '^fuzz [a-z_]+: [0-9]+ runs in [0-9]+ s, no finding$' "$cache/last-test.log")))
-echo "suite: $passed passed, 0 failed"
+failed=$(grep -Eo '^test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' "$cache/last-test.log" | awk '{s += $6} END {print s + 0}')
+failed=$((failed + $(grep -c '^0 passed, 1 failed$' "$cache/last-test.log" || true)))
+echo "suite: $passed passed, $failed failed"
