@@ -37,6 +37,17 @@ fn read_f32(path: &Path) -> Vec<f32> {
         .collect()
 }
 
+/// Largest |logit - expected| of one `classify --json --logits` result.
+fn max_logit_diff(result: &serde_json::Value, expected: &[f32]) -> f32 {
+    let logits = result["logits"].as_array().expect("the result has logits");
+    assert_eq!(logits.len(), expected.len(), "{result}");
+    logits
+        .iter()
+        .zip(expected)
+        .map(|(a, b)| (a.as_f64().unwrap() as f32 - b).abs())
+        .fold(0.0, f32::max)
+}
+
 /// Runs `classify` and expects a clean failure whose stderr says `expected`.
 fn expect_clean_failure(args: &[&str], expected: &str) {
     let out = bin().args(args).output().unwrap();
@@ -105,17 +116,7 @@ fn classify_matches_timm_and_import_round_trips() {
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
     };
     let check = |v: &serde_json::Value, what: &str| {
-        let logits: Vec<f32> = v["logits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect();
-        let diff = logits
-            .iter()
-            .zip(&expected)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let diff = max_logit_diff(v, &expected);
         println!("{what}: max |logit - timm eval| = {diff:.3e}");
         assert!(diff <= 1e-4, "{what}: {diff}");
         let mut order: Vec<usize> = (0..expected.len()).collect();
@@ -210,17 +211,7 @@ fn a_batch_gives_each_image_its_own_answer_in_order() {
             assert!(line["error"].as_str().is_some_and(|e| !e.is_empty()), "{line}");
             continue;
         }
-        let logits: Vec<f32> = line["logits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap() as f32)
-            .collect();
-        let diff = logits
-            .iter()
-            .zip(&expected)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let diff = max_logit_diff(line, &expected);
         assert!(diff <= 1e-4, "image {i} of the batch: max |logit - timm| = {diff}");
     }
 }
