@@ -38,10 +38,22 @@ pub struct Args {
     warmup: usize,
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Forms of the network to time for inference: `folded` (BatchNorm folded into the
+    /// convolutions, what `classify` and the page run) and `loaded` (as loaded, BatchNorm as
+    /// its own op). Training always runs the loaded form.
+    #[arg(long, value_delimiter = ',', default_value = "folded")]
+    forms: Vec<Form>,
     /// Time a training step instead: train-mode forward, label-smoothed loss, backward and
     /// the recipe's RMSProp update.
     #[arg(long)]
     train: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Form {
+    Folded,
+    Loaded,
 }
 
 #[derive(Serialize)]
@@ -49,6 +61,7 @@ struct Record {
     arch: Arch,
     backend: String,
     mode: &'static str,
+    form: Form,
     batch: usize,
     image_size: usize,
     runs: usize,
@@ -74,48 +87,73 @@ pub fn run(args: Args) -> Result<ExitCode> {
         };
         let size = args.image_size;
         network.check_input(size, size)?;
-        for &batch in &args.batch_sizes {
-            let input = Tensor::<4>::random(
-                [batch, 3, size, size],
-                burn::tensor::Distribution::Uniform(-1.0, 1.0),
-                &device,
-            );
-            let mut call: Box<dyn FnMut() -> Result<f64>> = if args.train {
-                Box::new(train_step(&network, input.clone(), &device)?)
-            } else {
-                Box::new(|| {
-                    let t = Instant::now();
-                    let logits = network.forward(input.clone());
-                    // Reading back waits for the device, so the time covers the whole forward.
-                    read_logits(logits)?;
-                    Ok(t.elapsed().as_secs_f64() * 1e3)
-                })
+        let forms = if args.train {
+            vec![Form::Loaded]
+        } else {
+            args.forms.clone()
+        };
+        for form in forms {
+            let network = match form {
+                Form::Folded => network.clone().fold_batch_norm(),
+                Form::Loaded => network.clone(),
             };
-            let first = call()?;
-            for _ in 1..args.warmup {
-                call()?;
+            for &batch in &args.batch_sizes {
+                let record = time(&args, &network, backend, form, batch, &device)?;
+                println!("{}", serde_json::to_string(&record)?);
             }
-            let mut times = (0..args.runs.max(1)).map(|_| call()).collect::<Result<Vec<f64>>>()?;
-            times.sort_by(f64::total_cmp);
-            let median = times[times.len() / 2];
-            let record = Record {
-                arch: args.arch,
-                backend: backend.to_string(),
-                mode: if args.train { "train" } else { "inference" },
-                batch,
-                image_size: size,
-                runs: times.len(),
-                first_call_ms: first,
-                median_ms: median,
-                min_ms: times[0],
-                max_ms: times[times.len() - 1],
-                ms_per_image: median / batch as f64,
-                images_per_s: batch as f64 * 1e3 / median,
-            };
-            println!("{}", serde_json::to_string(&record)?);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Times one configuration: the first call, the warm-up, then the median of the runs.
+fn time(
+    args: &Args,
+    network: &Network,
+    backend: &Backend,
+    form: Form,
+    batch: usize,
+    device: &Device,
+) -> Result<Record> {
+    let size = args.image_size;
+    let input = Tensor::<4>::random(
+        [batch, 3, size, size],
+        burn::tensor::Distribution::Uniform(-1.0, 1.0),
+        device,
+    );
+    let mut call: Box<dyn FnMut() -> Result<f64>> = if args.train {
+        Box::new(train_step(network, input.clone(), device)?)
+    } else {
+        Box::new(|| {
+            let t = Instant::now();
+            let logits = network.forward(input.clone());
+            // Reading back waits for the device, so the time covers the whole forward.
+            read_logits(logits)?;
+            Ok(t.elapsed().as_secs_f64() * 1e3)
+        })
+    };
+    let first = call()?;
+    for _ in 1..args.warmup {
+        call()?;
+    }
+    let mut times = (0..args.runs.max(1)).map(|_| call()).collect::<Result<Vec<f64>>>()?;
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    Ok(Record {
+        arch: args.arch,
+        backend: backend.to_string(),
+        mode: if args.train { "train" } else { "inference" },
+        form,
+        batch,
+        image_size: size,
+        runs: times.len(),
+        first_call_ms: first,
+        median_ms: median,
+        min_ms: times[0],
+        max_ms: times[times.len() - 1],
+        ms_per_image: median / batch as f64,
+        images_per_s: batch as f64 * 1e3 / median,
+    })
 }
 
 /// One timed training step per call, through burn-train's `Learner` as `inception train`

@@ -105,6 +105,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let device = args.backend.device()?;
     let LoadedWeights { network, meta, .. } = load_weights_file(&weights_path, args.arch, &device)
         .with_context(|| format!("cannot load weights {}", weights_path.display()))?;
+    let network = network.fold_batch_norm();
     let labels = meta.labels();
     let size = meta.preprocess.input_size;
     let mut failures = 0;

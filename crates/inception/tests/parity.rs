@@ -26,12 +26,24 @@ fn timm_taps(arch: Arch) -> Vec<(&'static str, String)> {
     }
 }
 
-fn check(arch: Arch, backend: &str) {
+/// Which form of the network a parity check runs.
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    /// As loaded (what training uses).
+    Loaded,
+    /// BatchNorm folded into the convolutions (what `classify`, `bench` and the page run).
+    Folded,
+}
+
+fn check(arch: Arch, backend: &str, form: Form) {
     let dir = fixture_dir(arch);
     let device = device(backend);
     let bytes = std::fs::read(dir.join("weights.safetensors")).unwrap();
     let loaded = load_weights(bytes, Some(arch), "fixture", &device).expect("fixture weights load");
-    let network = loaded.network;
+    let network = match form {
+        Form::Loaded => loaded.network,
+        Form::Folded => loaded.network.fold_batch_norm(),
+    };
     assert_eq!(network.num_classes(), 1000);
 
     let input = read_f32(dir.join("input.f32"));
@@ -43,7 +55,7 @@ fn check(arch: Arch, backend: &str) {
     let expected = read_f32(dir.join("logits.f32"));
 
     let diff = max_abs_diff(&logits, &expected);
-    println!("{arch} on {backend}: max |logit - timm| = {diff:.3e}");
+    println!("{arch} on {backend} ({form:?}): max |logit - timm| = {diff:.3e}");
     assert!(
         diff <= LOGIT_TOL,
         "{arch} on {backend}: logits differ from timm by {diff}"
@@ -67,32 +79,42 @@ fn check(arch: Arch, backend: &str) {
 
 #[test]
 fn inception_resnet_v2_ndarray() {
-    check(Arch::InceptionResnetV2, "ndarray");
+    check(Arch::InceptionResnetV2, "ndarray", Form::Folded);
 }
 
 #[test]
 fn inception_resnet_v2_flex() {
-    check(Arch::InceptionResnetV2, "flex");
+    check(Arch::InceptionResnetV2, "flex", Form::Folded);
 }
 
 #[test]
 fn inception_resnet_v2_wgpu() {
-    check(Arch::InceptionResnetV2, "wgpu");
+    check(Arch::InceptionResnetV2, "wgpu", Form::Folded);
+}
+
+#[test]
+fn inception_resnet_v2_flex_as_loaded() {
+    check(Arch::InceptionResnetV2, "flex", Form::Loaded);
+}
+
+#[test]
+fn inception_v4_flex_as_loaded() {
+    check(Arch::InceptionV4, "flex", Form::Loaded);
 }
 
 #[test]
 fn inception_v4_ndarray() {
-    check(Arch::InceptionV4, "ndarray");
+    check(Arch::InceptionV4, "ndarray", Form::Folded);
 }
 
 #[test]
 fn inception_v4_flex() {
-    check(Arch::InceptionV4, "flex");
+    check(Arch::InceptionV4, "flex", Form::Folded);
 }
 
 #[test]
 fn inception_v4_wgpu() {
-    check(Arch::InceptionV4, "wgpu");
+    check(Arch::InceptionV4, "wgpu", Form::Folded);
 }
 
 /// The hash-derived synthetic network (what the browser test runs) gives the same logits on
@@ -118,5 +140,47 @@ fn synthetic_weights_agree_across_backends() {
         println!("synthetic IRv2 75x75: flex vs {backend}: max |diff| = {diff:.3e}");
         assert!(diff <= 1e-5, "{backend}: {diff}");
         assert_eq!(top5(&flex), top5(&other));
+    }
+}
+
+/// Folding keeps every network's logits (hash-derived weights with BatchNorm statistics far
+/// from the identity, at a small width): the one-convolution path, the BatchNorm path on the
+/// folded values (`valid()` clears the flags) and a second fold all agree with the original.
+#[test]
+fn folding_batch_norm_keeps_the_logits_of_every_network() {
+    use inception::NetworkConfig;
+    use inception::model::Width;
+    use inception::model::fold::{FoldedLayers, folded_layers};
+    use inception::model::synthetic::{synthetic_input, synthetic_weights};
+    let device = device("flex");
+    let x = || Tensor::<4>::from_data(TensorData::new(synthetic_input(1, 75, 1), [1, 3, 75, 75]), &device);
+    for arch in Arch::ALL {
+        let config = NetworkConfig::new(arch).with_width(Width::new(0.25).unwrap());
+        let network = synthetic_weights(config.init(&device), 3);
+        let layers = folded_layers(&network).layers;
+        assert!(layers > 20, "{arch}: {layers} BasicConv2d layers found");
+        assert_eq!(folded_layers(&network), FoldedLayers { folded: 0, layers });
+        let expected = to_vec(network.forward(x()));
+        let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+
+        let folded = network.fold_batch_norm();
+        assert_eq!(
+            folded_layers(&folded),
+            FoldedLayers { folded: layers, layers },
+            "{arch}"
+        );
+        let forms = [
+            ("folded", to_vec(folded.forward(x()))),
+            ("folded, BatchNorm path", to_vec(folded.valid().forward(x()))),
+            ("folded twice", to_vec(folded.clone().fold_batch_norm().forward(x()))),
+        ];
+        for (form, logits) in forms {
+            let diff = max_abs_diff(&logits, &expected);
+            println!("{arch} ({form}): max |diff| = {diff:.3e} (max |logit| {scale:.2})");
+            assert!(
+                diff <= 1e-5 * scale.max(1.0) * 10.0,
+                "{arch} {form}: logits differ by {diff}"
+            );
+        }
     }
 }

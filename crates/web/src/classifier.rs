@@ -54,7 +54,7 @@ impl Classifier {
         let loaded = load_weights(weights, None, "page", &device).map_err(js_error)?;
         let labels = loaded.meta.labels();
         Ok(Classifier {
-            network: loaded.network,
+            network: loaded.network.fold_batch_norm(),
             meta: loaded.meta,
             labels,
             device,
@@ -101,7 +101,7 @@ impl Classifier {
     /// A classifier around an existing network (tests, synthetic weights).
     pub async fn from_network(network: Network, meta: WeightsMeta, allow_gpu: bool) -> Classifier {
         let (device, backend) = init_device(allow_gpu).await;
-        let network = network.to_device(&device);
+        let network = network.to_device(&device).fold_batch_norm();
         let labels = meta.labels();
         Classifier {
             network,

@@ -1,10 +1,17 @@
 //! `BasicConv2d`: convolution without bias, BatchNorm (eps 1e-3) and ReLU, the unit every
 //! Inception network is built from (TF-slim's `slim.conv2d` with batch norm).
+//!
+//! For inference the BatchNorm can be folded into the convolution ([`super::fold`]): the
+//! layer is then one convolution with a bias and a ReLU, two passes over its output instead
+//! of six.
 
+use burn::module::{Flag, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
 
 use super::trace::{FeatureShape, Trace, TraceError};
 
@@ -36,6 +43,7 @@ impl BasicConv2dConfig {
             bn: BatchNormConfig::new(self.out_channels)
                 .with_epsilon(BN_EPS)
                 .init(device),
+            folded: Param::from_bool(false),
         }
     }
 }
@@ -59,11 +67,39 @@ pub fn conv(
 pub struct BasicConv2d {
     pub conv: Conv2d,
     pub bn: BatchNorm,
+    /// Set by [`super::fold::fold_batch_norm`]: the convolution's weights carry the
+    /// BatchNorm's scale and `bn.beta` its shift, and `bn` itself is the identity plus that
+    /// shift. A flag is runtime state, not part of a record, so a saved folded layer is an
+    /// ordinary one that computes the same function.
+    pub folded: Param<Flag>,
 }
 
 impl BasicConv2d {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        // On an autodiff device the BatchNorm may be training, which needs the batch's own
+        // statistics: only inference takes the folded path.
+        if self.folded.is_enabled()
+            && !x.device().is_autodiff()
+            && let Some(options) = self.conv_options()
+        {
+            // The shift is the convolution's bias, added in the convolution's own output pass.
+            return relu(conv2d(x, self.conv.weight.val(), Some(self.bn.beta.val()), options));
+        }
         relu(self.bn.forward(self.conv.forward(x)))
+    }
+
+    /// The options `Conv2d::forward` builds, for the explicit padding this layer is made with.
+    fn conv_options(&self) -> Option<ConvOptions<2>> {
+        let c = &self.conv;
+        match c.padding {
+            PaddingConfig2d::Explicit(top, left, bottom, right) => Some(ConvOptions::new_with_padding(
+                c.stride,
+                [(top, bottom), (left, right)],
+                c.dilation,
+                c.groups,
+            )),
+            _ => None,
+        }
     }
 
     pub fn out_channels(&self) -> usize {

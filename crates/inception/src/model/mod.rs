@@ -3,6 +3,7 @@
 //! there is one definition of the execution order.
 
 pub mod basic_conv;
+pub mod fold;
 pub mod inception_resnet_v1;
 pub mod inception_resnet_v2;
 pub mod inception_resnet_v2_paper;
@@ -356,6 +357,12 @@ impl Network {
     /// Trainable parameters (timm's count).
     pub fn num_params(&self) -> usize {
         each_network!(self, n => trainable_params(n))
+    }
+
+    /// The inference form: every BatchNorm folded into its convolution (see [`fold`]).
+    /// Same logits, fewer passes over memory; for classifying, not for training.
+    pub fn fold_batch_norm(self) -> Self {
+        fold::fold_batch_norm(self)
     }
 
     /// Logits `[batch, classes]` for preprocessed images `[batch, 3, height, width]`.
