@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use inception::Arch;
 use inception::model::ResidualScale;
+use inception_train::config::OptimizerKind;
 use inception_train::trainer::TrainRequest;
 use inception_train::{Start, TrainConfig, train};
 
@@ -60,6 +61,10 @@ pub struct Args {
     max_steps_per_epoch: Option<usize>,
     #[arg(long)]
     seed: Option<u64>,
+    /// `rmsprop-tf` (TensorFlow's RMSProp, as the paper trained: the default) or
+    /// `rmsprop-torch` (PyTorch's `torch.optim.RMSprop`).
+    #[arg(long)]
+    optimizer: Option<OptimizerKind>,
     /// Initial learning rate (paper: 0.045).
     #[arg(long)]
     lr: Option<f64>,
@@ -123,7 +128,7 @@ fn config_from(args: &Args) -> Result<TrainConfig> {
         };
     }
     set!(arch => arch, residual_scale => residual_scale, image_size => image_size, width => width,
-        batch_size => batch_size, epochs => epochs, seed => seed, lr => learning_rate,
+        batch_size => batch_size, epochs => epochs, seed => seed, optimizer => optimizer, lr => learning_rate,
         lr_decay => lr_decay, lr_decay_epochs => lr_decay_epochs, rmsprop_decay => rmsprop_decay,
         momentum => rmsprop_momentum, rmsprop_epsilon => rmsprop_epsilon, weight_decay => weight_decay,
         label_smoothing => label_smoothing, dropout => dropout, color_jitter => color_jitter,

@@ -23,7 +23,10 @@ pub struct TrainConfig {
     pub max_steps_per_epoch: Option<usize>,
     pub seed: u64,
 
-    /// RMSProp (PyTorch's formulation, see `recipe.rs`).
+    /// Which RMSProp: TensorFlow's (the paper's) or PyTorch's. A run folder written before
+    /// this field existed used PyTorch's, so that is what a missing field means.
+    #[serde(default = "OptimizerKind::before_the_choice")]
+    pub optimizer: OptimizerKind,
     pub learning_rate: f64,
     /// The learning rate is multiplied by `lr_decay` every `lr_decay_epochs` epochs.
     pub lr_decay: f64,
@@ -58,6 +61,39 @@ pub struct TrainConfig {
     pub init_weights: Option<PathBuf>,
 }
 
+/// The two formulations of RMSProp (see `recipe.rs` and `rmsprop_tf.rs`).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// TensorFlow's, as the paper ran it (timm's `RMSpropTF`): epsilon inside the square
+    /// root, the mean square starting at 1, the learning rate inside the momentum.
+    RmspropTf,
+    /// PyTorch's `torch.optim.RMSprop` (burn's `RmsProp`).
+    RmspropTorch,
+}
+
+impl OptimizerKind {
+    pub const NAMES: [&str; 2] = ["rmsprop-tf", "rmsprop-torch"];
+
+    fn before_the_choice() -> Self {
+        Self::RmspropTorch
+    }
+}
+
+impl std::str::FromStr for OptimizerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "rmsprop-tf" => Ok(Self::RmspropTf),
+            "rmsprop-torch" => Ok(Self::RmspropTorch),
+            _ => Err(format!(
+                "unknown optimizer `{s}` (expected {})",
+                Self::NAMES.join(" or ")
+            )),
+        }
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
@@ -69,6 +105,7 @@ impl Default for TrainConfig {
             epochs: 10,
             max_steps_per_epoch: None,
             seed: 0,
+            optimizer: OptimizerKind::RmspropTf,
             learning_rate: 0.045,
             lr_decay: 0.94,
             lr_decay_epochs: 2,
@@ -145,5 +182,32 @@ impl TrainConfig {
     /// Learning rate during `epoch` (0-based): staircase decay.
     pub fn learning_rate_at(&self, epoch: usize) -> f64 {
         self.learning_rate * self.lr_decay.powi((epoch / self.lr_decay_epochs) as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_optimizer_is_tensorflows_and_an_older_run_keeps_pytorchs() {
+        assert_eq!(TrainConfig::default().optimizer, OptimizerKind::RmspropTf);
+        // A config.json written before the field existed: that run used PyTorch's RMSProp.
+        let old: TrainConfig = serde_json::from_str(r#"{"epochs": 3}"#).unwrap();
+        assert_eq!(old.optimizer, OptimizerKind::RmspropTorch);
+        let saved = serde_json::to_string(&TrainConfig::default()).unwrap();
+        assert!(saved.contains(r#""optimizer":"rmsprop-tf""#), "{saved}");
+        let back: TrainConfig = serde_json::from_str(&saved).unwrap();
+        assert_eq!(back, TrainConfig::default());
+        for name in OptimizerKind::NAMES {
+            let kind: OptimizerKind = name.parse().unwrap();
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+        }
+        assert!(
+            "adam"
+                .parse::<OptimizerKind>()
+                .unwrap_err()
+                .contains("rmsprop-tf or rmsprop-torch")
+        );
     }
 }

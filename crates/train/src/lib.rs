@@ -3,8 +3,8 @@
 //! `Learner` ([`learner`]), around which this crate keeps the epochs, the data order, the
 //! EMA, the evaluation and the checkpoints.
 //!
-//! The default recipe is the paper's (Szegedy et al., AAAI 2017, Section 4): RMSProp with
-//! decay 0.9 and epsilon 1.0, learning rate 0.045 decayed by 0.94 every two epochs, weight
+//! The default recipe is the paper's (Szegedy et al., AAAI 2017, Section 4): TensorFlow's
+//! RMSProp with decay 0.9 and epsilon 1.0, learning rate 0.045 decayed by 0.94 every two epochs, weight
 //! decay 4e-5, label smoothing 0.1, and an exponential moving average of the weights used
 //! for evaluation and export. Everything is a field of [`TrainConfig`].
 //!
@@ -22,6 +22,7 @@ pub mod learner;
 pub mod metrics;
 pub mod plot;
 pub mod recipe;
+pub mod rmsprop_tf;
 pub mod rng;
 pub mod shapes;
 pub mod trainer;

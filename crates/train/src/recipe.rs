@@ -1,11 +1,9 @@
 //! The optimisation recipe: RMSProp, the label-smoothed loss and dropout.
 //!
-//! RMSProp is burn's, which follows PyTorch's formulation (`torch.optim.RMSprop`):
-//! `v = a v + (1 - a) g^2`, `b = m b + g / (sqrt(v) + eps)`, `p -= lr b`, with L2 weight
-//! decay added to the gradient. TensorFlow's (used for the paper) puts epsilon inside the
-//! square root and starts `v` at 1; with the paper's epsilon of 1.0 both behave like
-//! momentum SGD while `v` is small. The gradient check in `tests/` compares one step with
-//! PyTorch's.
+//! RMSProp is TensorFlow's by default, as the paper trained ([`crate::rmsprop_tf`]), or
+//! PyTorch's (`torch.optim.RMSprop`, burn's `RmsProp`): `v = a v + (1 - a) g^2`,
+//! `b = m b + g / (sqrt(v) + eps)`, `p -= lr b`. Both add the L2 weight decay to the gradient.
+//! The tests compare one step of PyTorch's and several of TensorFlow's with PyTorch and timm.
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::optim::decay::WeightDecayConfig;
@@ -15,18 +13,34 @@ use burn::tensor::activation::log_softmax;
 use inception::Network;
 use inception::model::MapModule;
 
-use crate::config::TrainConfig;
+use crate::config::{OptimizerKind, TrainConfig};
+use crate::rmsprop_tf::RmsPropTf;
 use crate::rng::Rng;
 
 pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
-    RmsPropConfig::new()
-        .with_alpha(config.rmsprop_decay)
-        .with_momentum(config.rmsprop_momentum)
-        .with_epsilon(config.rmsprop_epsilon)
-        .with_centered(false)
-        .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay)))
-        .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
-        .init()
+    let clipping = config.grad_clip_norm.map(GradientClippingConfig::Norm);
+    match config.optimizer {
+        OptimizerKind::RmspropTf => {
+            let optim = ModuleOptimizer::from(RmsPropTf {
+                decay: config.rmsprop_decay,
+                momentum: config.rmsprop_momentum,
+                epsilon: config.rmsprop_epsilon,
+                weight_decay: config.weight_decay,
+            });
+            match clipping {
+                Some(c) => optim.with_grad_clipping(c.init()),
+                None => optim,
+            }
+        }
+        OptimizerKind::RmspropTorch => RmsPropConfig::new()
+            .with_alpha(config.rmsprop_decay)
+            .with_momentum(config.rmsprop_momentum)
+            .with_epsilon(config.rmsprop_epsilon)
+            .with_centered(false)
+            .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay)))
+            .with_grad_clipping(clipping)
+            .init(),
+    }
 }
 
 /// Cross-entropy against smoothed targets, `(1 - e) one_hot + e / classes` (PyTorch's

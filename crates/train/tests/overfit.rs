@@ -27,8 +27,9 @@ fn batch(size: usize, per_class: usize) -> (Vec<f32>, Vec<i64>) {
 fn losses(device: Device, steps: usize) -> Vec<f32> {
     let size = 75;
     let config = TrainConfig {
-        // Low enough that 8 steps on 4 images fall steadily whatever kernels wgpu's autotuner
-        // picks (at 0.01 the loss zigzagged on some picks).
+        // Low enough that the loss falls on 4 images whatever kernels wgpu's autotuner picks
+        // (at 0.01 it zigzagged on some picks). Train-mode BatchNorm over 4 images still
+        // makes single steps noisy, hence 12 steps and the mean of the last 4.
         learning_rate: 0.001,
         ..TrainConfig::default()
     };
@@ -63,21 +64,22 @@ fn losses(device: Device, steps: usize) -> Vec<f32> {
 
 fn assert_falls(losses: &[f32]) {
     let first = losses[0];
-    let last = *losses.last().unwrap();
+    let last = &losses[losses.len() - 4..];
+    let late = last.iter().sum::<f32>() / last.len() as f32;
     eprintln!("losses: {losses:?}");
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    assert!(last < 0.7 * first, "loss did not fall: {losses:?}");
+    assert!(late < 0.75 * first, "loss did not fall: {losses:?}");
 }
 
 #[test]
 fn loss_falls_on_ndarray() {
     #[allow(deprecated)]
     let device = Device::ndarray();
-    assert_falls(&losses(device, 8));
+    assert_falls(&losses(device, 12));
 }
 
 #[test]
 fn loss_falls_on_wgpu() {
     let device = Device::wgpu_options().init().expect("a wgpu adapter (lavapipe here)");
-    assert_falls(&losses(device, 8));
+    assert_falls(&losses(device, 12));
 }
