@@ -57,8 +57,13 @@ impl FromStr for Backend {
 
 /// Reads logits back to the host, waiting for the device to finish the work behind them.
 pub fn read_logits(logits: Tensor<2>) -> Result<Vec<f32>> {
-    logits
+    read_f32(logits)
+}
+
+/// A tensor's values, read back from the device.
+pub fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>> {
+    tensor
         .into_data()
         .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading logits: {e:?}"))
+        .map_err(|e| anyhow::anyhow!("reading a tensor back: {e:?}"))
 }

@@ -1,16 +1,19 @@
 //! `classify`: top-5 classes of image files.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use image::RgbImage;
+use inception::cam::{ClassMap, class_activation_maps, split_maps};
 use inception::inference::{Prediction, batch_input, top_k};
 use inception::weights::load_weights_file;
 use inception::{Arch, LoadedWeights, Manifest, decode_image};
 use serde::Serialize;
 
-use crate::backend::{Backend, read_logits};
+use crate::backend::{Backend, read_f32, read_logits};
 use crate::hub::resolve_weights;
 
 #[derive(clap::Args)]
@@ -37,6 +40,17 @@ pub struct Args {
     /// Images per forward pass (the time per image shown is the batch's share).
     #[arg(long, default_value_t = 8)]
     batch_size: usize,
+    /// Where the network looked: write the class activation map over the image the network
+    /// saw (resized and cropped) to this PNG, or, for several images, into this folder as
+    /// `<name>.cam.png`. With --json, the map's values are added too.
+    #[arg(long)]
+    cam: Option<PathBuf>,
+    /// The class whose map to draw (default: each image's top class).
+    #[arg(long, requires = "cam")]
+    cam_class: Option<usize>,
+    /// How opaque the map is over the photo, from 0 to 1.
+    #[arg(long, default_value_t = 0.5, requires = "cam")]
+    cam_opacity: f32,
     #[arg(required = true)]
     images: Vec<PathBuf>,
 }
@@ -51,7 +65,17 @@ struct ImageResult<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    cam: Option<CamResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CamResult {
+    /// The PNG written.
+    path: PathBuf,
+    #[serde(flatten)]
+    map: ClassMap,
 }
 
 /// The weights to use when none are given: `weights/<arch>.bpk` (where `import` puts
@@ -108,36 +132,72 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let network = network.fold_batch_norm();
     let labels = meta.labels();
     let size = meta.preprocess.input_size;
+    if let Some(class) = args.cam_class
+        && class >= meta.num_classes
+    {
+        bail!("--cam-class {class}: the network has {} classes", meta.num_classes);
+    }
+    if !(0.0..=1.0).contains(&args.cam_opacity) {
+        bail!("--cam-opacity must be between 0 and 1");
+    }
+    let mut cam_paths = args
+        .cam
+        .as_deref()
+        .map(|p| CamPaths::new(p, args.images.len()))
+        .transpose()?;
     let mut failures = 0;
     // Several images per forward pass: on a CPU one pass over the network's weights serves
     // the whole batch, and a GPU gets enough work to fill it.
     for paths in args.images.chunks(args.batch_size) {
         let started = Instant::now();
-        let inputs: Vec<Result<Vec<f32>>> = paths.iter().map(|p| preprocess_file(p, &meta.preprocess)).collect();
-        let ready: Vec<Vec<f32>> = inputs.iter().filter_map(|i| i.as_ref().ok().cloned()).collect();
-        let logits = if ready.is_empty() {
-            Ok(Vec::new())
+        let crops: Vec<Result<RgbImage>> = paths.iter().map(|p| crop_file(p, &meta.preprocess)).collect();
+        let ready: Vec<Vec<f32>> = crops
+            .iter()
+            .filter_map(|c| c.as_ref().ok().map(|c| meta.preprocess.normalize(c)))
+            .collect();
+        let forward = if ready.is_empty() {
+            Ok((Vec::new(), None))
         } else {
             batch_input(&network, &ready, size, &device)
                 .map_err(anyhow::Error::from)
-                .and_then(|x| read_logits(network.forward(x)))
+                .and_then(|x| {
+                    let (logits, features) = network.forward_with_features(x);
+                    Ok((read_logits(logits)?, Some(features)))
+                })
         };
         let ms = started.elapsed().as_secs_f64() * 1e3 / paths.len() as f64;
         let classes = meta.num_classes;
         let mut next = 0;
-        for (path, input) in paths.iter().zip(inputs) {
-            let outcome = input.and_then(|_| {
-                let logits = logits.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        for (path, crop) in paths.iter().zip(crops) {
+            let outcome = crop.and_then(|crop| {
+                let (logits, features) = forward.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
                 let own = logits[next * classes..(next + 1) * classes].to_vec();
+                let top = top_k(&own, &labels, args.top.max(1))?;
+                let cam = match (&mut cam_paths, features) {
+                    (Some(out), Some(features)) => {
+                        let class = args.cam_class.unwrap_or(top[0].index);
+                        let features = features.clone().narrow(0, next, 1);
+                        Some(draw_cam(
+                            &network,
+                            features,
+                            class,
+                            &crop,
+                            args.cam_opacity,
+                            out.next(path),
+                        )?)
+                    }
+                    _ => None,
+                };
                 next += 1;
-                Ok((top_k(&own, &labels, args.top)?, own))
+                Ok((top.into_iter().take(args.top).collect(), own, cam))
             });
             let result = match outcome {
-                Ok((top, own)) => ImageResult {
+                Ok((top, own, cam)) => ImageResult {
                     image: path,
                     top5: Some(top),
                     ms: Some(ms),
                     logits: args.logits.then_some(own),
+                    cam,
                     error: None,
                 },
                 Err(e) => {
@@ -147,6 +207,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         top5: None,
                         logits: None,
                         ms: None,
+                        cam: None,
                         error: Some(format!("{e:#}")),
                     }
                 }
@@ -161,11 +222,70 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// An image file as the network's input, `[3, size, size]` values.
-fn preprocess_file(path: &Path, preprocess: &inception::Preprocess) -> Result<Vec<f32>> {
+/// An image file resized and cropped as the network sees it (before normalisation).
+fn crop_file(path: &Path, preprocess: &inception::Preprocess) -> Result<RgbImage> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let image = decode_image(&bytes)?;
-    Ok(preprocess.apply(&image))
+    Ok(preprocess.resize_and_crop(&image))
+}
+
+/// Where the maps go: the file given for one image, `<folder>/<name>.cam.png` for several
+/// (`<name>-2.cam.png` and so on when two images share a name).
+struct CamPaths {
+    target: PathBuf,
+    single: bool,
+    used: HashSet<PathBuf>,
+}
+
+impl CamPaths {
+    fn new(target: &Path, images: usize) -> Result<Self> {
+        let single = images == 1 && !target.is_dir();
+        if !single {
+            std::fs::create_dir_all(target)
+                .with_context(|| format!("--cam {}: cannot make the folder for the maps", target.display()))?;
+        }
+        Ok(Self {
+            target: target.to_path_buf(),
+            single,
+            used: HashSet::new(),
+        })
+    }
+
+    fn next(&mut self, image: &Path) -> PathBuf {
+        if self.single {
+            return self.target.clone();
+        }
+        let stem = image
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut path = self.target.join(format!("{stem}.cam.png"));
+        for n in 2.. {
+            if self.used.insert(path.clone()) {
+                break;
+            }
+            path = self.target.join(format!("{stem}-{n}.cam.png"));
+        }
+        path
+    }
+}
+
+/// One image's class activation map, drawn over its crop and written as a PNG.
+fn draw_cam(
+    network: &inception::Network,
+    features: burn::prelude::Tensor<4>,
+    class: usize,
+    crop: &RgbImage,
+    opacity: f32,
+    path: PathBuf,
+) -> Result<CamResult> {
+    let [_, _, height, width] = features.dims();
+    let maps = class_activation_maps(network, features, &[class])?;
+    let map = split_maps(&read_f32(maps)?, &[class], height, width).remove(0);
+    map.overlay(crop, opacity)
+        .save(&path)
+        .with_context(|| format!("cannot write the map to {}", path.display()))?;
+    Ok(CamResult { path, map })
 }
 
 fn print_result(r: &ImageResult, json: bool, size: usize) -> Result<()> {

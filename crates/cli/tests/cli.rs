@@ -217,6 +217,83 @@ fn a_batch_gives_each_image_its_own_answer_in_order() {
 }
 
 #[test]
+fn cam_writes_the_map_over_each_image_and_reports_it() {
+    let dir = fixture("inception_resnet_v2");
+    let png = dir.join("input.png").display().to_string();
+    let weights = dir.join("weights.safetensors").display().to_string();
+    let classify = |extra: &[&str]| {
+        let out = bin()
+            .args(["classify", "--backend", "flex", "--weights", &weights, "--json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    // One image: the map goes to the file named, for the top class.
+    let single = tempdir().join("one.png");
+    let lines = classify(&["--cam", &single.display().to_string(), &png]);
+    let cam = &lines[0]["cam"];
+    assert_eq!(cam["class"], lines[0]["top5"][0]["index"], "{cam}");
+    assert_eq!((cam["height"].as_u64(), cam["width"].as_u64()), (Some(8), Some(8)));
+    assert_eq!(cam["values"].as_array().map(Vec::len), Some(64));
+    let drawn = image::open(&single).expect("a PNG").to_rgb8();
+    assert_eq!(drawn.dimensions(), (299, 299), "drawn over the crop the network saw");
+
+    // Several images: a folder, one file each (the same name twice is kept apart), for the
+    // class asked for.
+    let folder = tempdir().join("maps");
+    let _ = std::fs::remove_dir_all(&folder);
+    let lines = classify(&["--cam", &folder.display().to_string(), "--cam-class", "7", &png, &png]);
+    let paths: Vec<&str> = lines.iter().map(|l| l["cam"]["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        lines.iter().map(|l| l["cam"]["class"].as_u64()).collect::<Vec<_>>(),
+        [Some(7), Some(7)]
+    );
+    assert!(
+        paths[0].ends_with("input.cam.png") && paths[1].ends_with("input-2.cam.png"),
+        "{paths:?}"
+    );
+    assert!(paths.iter().all(|p| Path::new(p).is_file()));
+    // Clearly refused: a class the network does not have, an opacity outside [0, 1].
+    let out = single.display().to_string();
+    expect_clean_failure(
+        &[
+            "classify",
+            "--backend",
+            "flex",
+            "--weights",
+            &weights,
+            "--cam",
+            &out,
+            "--cam-class",
+            "1000",
+            &png,
+        ],
+        "the network has 1000 classes",
+    );
+    expect_clean_failure(
+        &[
+            "classify",
+            "--backend",
+            "flex",
+            "--weights",
+            &weights,
+            "--cam",
+            &out,
+            "--cam-opacity",
+            "2",
+            &png,
+        ],
+        "between 0 and 1",
+    );
+}
+
+#[test]
 fn a_non_image_file_is_a_clear_error() {
     let f = write("notes.jpg", b"these are my notes, not a photo");
     expect_clean_failure(

@@ -6,12 +6,14 @@
 //!
 //! This crate knows nothing of command lines or browsers: it builds the networks
 //! ([`model`]), loads weights ([`weights`]), turns image files into inputs
-//! ([`preprocess`]) and logits into classes ([`inference`]), and reads the
+//! ([`preprocess`]) and logits into classes ([`inference`]), shows where the network looked
+//! ([`cam`]), and reads the
 //! manifest that names a shipped weights file ([`manifest`]). It compiles for native targets
 //! and for `wasm32-unknown-unknown`; the backend (wgpu, flex, ndarray) is the caller's
 //! choice of [`burn::tensor::Device`].
 
 pub mod arch;
+pub mod cam;
 pub mod imagenet;
 pub mod inference;
 pub mod manifest;

@@ -319,7 +319,7 @@ impl Network {
 
     /// The pooled feature vector `[batch, features]` that the classifier reads.
     pub fn pre_logits(&self, x: Tensor<4>) -> Tensor<2> {
-        global_average_pool(self.stages().iter().fold(x, |x, s| s.forward(x)))
+        global_average_pool(self.forward_features(x))
     }
 
     /// The classifier alone, on [`Network::pre_logits`] (training puts dropout between).
@@ -368,8 +368,19 @@ impl Network {
     /// Logits `[batch, classes]` for preprocessed images `[batch, 3, height, width]`.
     /// Check the size first with [`Network::check_input`]: burn panics on a too-small input.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let features = self.stages().iter().fold(x, |x, s| s.forward(x));
-        self.head(features)
+        self.head(self.forward_features(x))
+    }
+
+    /// The final feature map `[batch, features, h, w]`, before pooling (8x8 at 299).
+    pub fn forward_features(&self, x: Tensor<4>) -> Tensor<4> {
+        self.stages().iter().fold(x, |x, s| s.forward(x))
+    }
+
+    /// Logits and the final feature map they were pooled from (for
+    /// [`crate::cam::class_activation_maps`]).
+    pub fn forward_with_features(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<4>) {
+        let features = self.forward_features(x);
+        (self.head(features.clone()), features)
     }
 
     /// Logits plus the activations after the named stages (for parity checks against
