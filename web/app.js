@@ -167,6 +167,7 @@ function newCard(name, file) {
   body.className = "body";
   body.textContent = weightsLoaded ? "Classifying…" : "Waiting for weights…";
   card.append(img, title, body);
+  card.photo = file;
   $("results").prepend(card);
   return card;
 }
@@ -174,10 +175,17 @@ function newCard(name, file) {
 function showResult(card, result) {
   const body = card.querySelector(".body");
   body.textContent = "";
-  for (const p of result.top5) {
+  const view = camView(card, result);
+  for (const [rank, p] of result.top5.entries()) {
     const row = document.createElement("div");
     row.className = "row";
     row.dataset.index = p.index;
+    // A class's row shows its map over the photo: a toggle button for the keyboard and
+    // screen readers too.
+    row.tabIndex = 0;
+    row.setAttribute("role", "button");
+    row.setAttribute("aria-pressed", String(rank === 0));
+    row.setAttribute("aria-label", `${p.label}, ${(p.probability * 100).toFixed(1)}%: show where the network looked for it`);
     const label = document.createElement("span");
     label.className = "label";
     label.textContent = p.label;
@@ -190,13 +198,75 @@ function showResult(card, result) {
     fill.style.width = `${Math.max(0.5, p.probability * 100)}%`;
     bar.append(fill);
     row.append(label, pct, bar);
+    const pick = () => {
+      body.querySelectorAll(".row").forEach((r) => r.setAttribute("aria-pressed", String(r === row)));
+      view.select(rank);
+    };
+    row.addEventListener("click", pick);
+    row.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
+    });
     body.append(row);
   }
+  body.append(view.controls);
   const time = document.createElement("div");
   time.className = "time";
   time.textContent = `${Math.round(result.inference_ms)} ms network, ${Math.round(result.preprocess_ms)} ms decoding`;
   body.append(time);
-  card.dataset.done = "true";
+  view.ready.then(() => { card.dataset.done = "true"; });
+}
+
+/**
+ * Where the network looked: the part of the photo the network saw, with the class
+ * activation map of the selected class (the top one first) scaled over it. The worker sends
+ * the maps coloured (`rgba`, a few cells a side); the canvas scales them bilinearly.
+ */
+function camView(card, result) {
+  const side = 299;
+  const canvas = document.createElement("canvas");
+  canvas.className = "cam";
+  canvas.width = canvas.height = side;
+  canvas.setAttribute("role", "img");
+  const id = `cam-${Math.random().toString(36).slice(2)}`;
+  const controls = document.createElement("div");
+  controls.className = "cam-controls";
+  controls.innerHTML = `<label><input type="checkbox" id="${id}-on" checked> Where it looked</label>
+    <label>opacity <input type="range" id="${id}-opacity" min="0" max="100" value="50" aria-label="Opacity of the map"></label>`;
+  const on = controls.querySelector(`#${CSS.escape(id)}-on`);
+  const opacity = controls.querySelector(`#${CSS.escape(id)}-opacity`);
+  let selected = 0;
+  let photo = null;
+  const heat = result.maps.map((m) => {
+    const cells = document.createElement("canvas");
+    cells.width = m.width;
+    cells.height = m.height;
+    cells.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(m.rgba), m.width, m.height), 0, 0);
+    return cells;
+  });
+  const draw = () => {
+    const ctx = canvas.getContext("2d");
+    const { x, y, width, height } = result.crop;
+    ctx.globalAlpha = 1;
+    if (photo) ctx.drawImage(photo, x, y, width, height, 0, 0, side, side);
+    else ctx.clearRect(0, 0, side, side);
+    if (on.checked && heat[selected]) {
+      ctx.imageSmoothingEnabled = true;
+      ctx.globalAlpha = Number(opacity.value) / 100;
+      ctx.drawImage(heat[selected], 0, 0, side, side);
+    }
+    const what = on.checked ? `where the network looked for ${result.top5[selected].label}` : "as the network saw it";
+    canvas.setAttribute("aria-label", `The photo, ${what}`);
+  };
+  on.addEventListener("change", draw);
+  opacity.addEventListener("input", draw);
+  const img = card.querySelector("img");
+  const ready = createImageBitmap(card.photo)
+    .then((bitmap) => { photo = bitmap; }, () => {})
+    .then(() => {
+      draw();
+      img.replaceWith(canvas);
+    });
+  return { controls, ready, select: (rank) => { selected = rank; draw(); } };
 }
 
 function showError(card, message) {

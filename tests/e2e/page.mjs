@@ -1,5 +1,7 @@
 // End to end in a real browser: serve the built site on loopback, load weights, drop two
-// images onto the page, wait for the answers and compare them with the native CLI's. It runs
+// images onto the page, wait for the answers and compare them with the native CLI's, then
+// check the class activation map drawn over each photo (toggle, opacity, a class picked by
+// mouse and by keyboard). It runs
 // twice: in Chromium with WebGPU, and in Chromium without it (navigator.gpu absent), where the
 // page must say that it runs on the CPU and still show the same answers.
 //   node tests/e2e/page.mjs SITE_DIR EXPECTED.jsonl IMAGE1 IMAGE2 SCREENSHOT.png
@@ -15,6 +17,39 @@ const expected = (await readFile(expectedPath, "utf8")).trim().split("\n").map((
 const files = await Promise.all([img1, img2].map(async (p) => ({ name: basename(p), bytes: await readFile(p) })));
 const server = await serveDir(site);
 if (!(await pagePolicy(site))) throw new Error(`${site}/index.html has no Content-Security-Policy`);
+
+/**
+ * Where the network looked, on the first card: the map of the top class is drawn over the
+ * photo; picking another class (a click, or Enter on a focused row) redraws it for that
+ * class; the toggle and an opacity of 0 both show the photo alone, pixel for pixel.
+ */
+async function checkMaps(page, run) {
+  const failures = [];
+  const card = page.locator(".card").first();
+  const pixels = () => card.locator("canvas.cam").evaluate((c) => c.toDataURL());
+  if ((await card.locator("canvas.cam").count()) !== 1) return [`${run}: no map drawn over the photo`];
+  const rows = card.locator(".row");
+  const pressed = () => rows.evaluateAll((rs) => rs.map((r) => r.getAttribute("aria-pressed")));
+  const top = await pixels();
+  if ((await pressed())[0] !== "true") failures.push(`${run}: the top class's map is not the one shown: ${await pressed()}`);
+  await rows.nth(1).click();
+  const second = await pixels();
+  if (second === top) failures.push(`${run}: picking the second class did not change the map`);
+  if ((await pressed()).join() !== "false,true,false,false,false") failures.push(`${run}: picked rows ${await pressed()}`);
+  await rows.nth(0).focus();
+  await page.keyboard.press("Enter");
+  if ((await pixels()) !== top) failures.push(`${run}: Enter on the top row did not bring back its map`);
+  await card.locator('input[type="checkbox"]').uncheck();
+  const photo = await pixels();
+  if (photo === top) failures.push(`${run}: the toggle did not hide the map`);
+  await card.locator('input[type="checkbox"]').check();
+  await card.locator('input[type="range"]').fill("0");
+  if ((await pixels()) !== photo) failures.push(`${run}: opacity 0 is not the photo alone`);
+  const label = await card.locator("canvas.cam").getAttribute("aria-label");
+  if (!/where the network looked for/.test(label ?? "")) failures.push(`${run}: the map has no useful label: ${label}`);
+  if (!failures.length) console.log(`[${run}] class activation maps: drawn, picked by click and key, toggle and opacity work`);
+  return failures;
+}
 
 /** Runs the page once; returns what went wrong (empty when all is well). */
 async function checkPage({ webgpu, screenshotPath }) {
@@ -65,6 +100,7 @@ async function checkPage({ webgpu, screenshotPath }) {
       else if (JSON.stringify(s.top5) !== JSON.stringify(want)) failures.push(`${run}: ${name}: page top-5 ${s.top5} != CLI ${want}`);
       else console.log(`[${run}] ${name}: top-5 ${s.top5} equals the CLI's`);
     }
+    failures.push(...(await checkMaps(page, run)));
     const violations = await page.evaluate(() => window.__violations);
     if (violations.length) failures.push(`${run}: Content-Security-Policy violations: ${violations.join(", ")}`);
     // The policy is in force: the page runs no inline script, and the worker reaches no

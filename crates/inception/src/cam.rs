@@ -102,6 +102,18 @@ impl ClassMap {
         top * (1.0 - fy) + bottom * fy
     }
 
+    /// The map as an RGBA image of its own size (`width x height`, 4 bytes a cell), coloured
+    /// as [`ClassMap::overlay`] colours it: a page scales it over the photo.
+    pub fn heat_rgba(&self) -> Vec<u8> {
+        self.normalized()
+            .into_iter()
+            .flat_map(|t| {
+                let [r, g, b] = heat_colour(t).map(|c| c.round() as u8);
+                [r, g, b, 255]
+            })
+            .collect()
+    }
+
     /// `image` with the map drawn over it: upsampled bilinearly, coloured from blue (low) to
     /// red (high) and blended with `opacity` (0: the photo, 1: the map alone).
     pub fn overlay(&self, image: &RgbImage, opacity: f32) -> RgbImage {
@@ -160,6 +172,17 @@ mod tests {
         assert_eq!(map(vec![7.0; 4], 2, 2).normalized(), vec![0.0; 4]);
         let flat = map(vec![7.0; 4], 2, 2).overlay(&RgbImage::new(4, 4), 0.5);
         assert!(flat.pixels().all(|p| p == flat.get_pixel(0, 0)));
+    }
+
+    #[test]
+    fn the_rgba_heat_map_has_the_overlay_colours() {
+        let m = map(vec![0.0, 1.0], 1, 2);
+        let rgba = m.heat_rgba();
+        assert_eq!(rgba.len(), 8);
+        let drawn = m.overlay(&RgbImage::new(2, 1), 1.0);
+        assert_eq!(&rgba[0..3], &drawn.get_pixel(0, 0).0);
+        assert_eq!(&rgba[4..7], &drawn.get_pixel(1, 0).0);
+        assert_eq!((rgba[3], rgba[7]), (255, 255));
     }
 
     #[test]

@@ -153,10 +153,15 @@ impl Preprocess {
     /// Only the cropped pixels are computed, so the cost follows the input and the crop,
     /// whatever the aspect ratio.
     pub fn resize_and_crop(&self, img: &RgbImage) -> RgbImage {
-        let (w, h) = (img.width() as usize, img.height() as usize);
+        let ((new_w, new_h), window) = self.resize_and_window(img.width() as usize, img.height() as usize);
+        resize_bicubic_window(img, new_w as u32, new_h as u32, window)
+    }
+
+    /// The size an image of `width x height` is resized to, and the crop window in it.
+    fn resize_and_window(&self, w: usize, h: usize) -> ((usize, usize), Window) {
         let short_target = self.resize_size();
         let (short, long) = if w <= h { (w, h) } else { (h, w) };
-        let long_target = (short_target as f64 * long as f64 / short as f64) as usize;
+        let long_target = (short_target as f64 * long as f64 / short.max(1) as f64) as usize;
         let (new_w, new_h) = if w <= h {
             (short_target, long_target)
         } else {
@@ -170,7 +175,20 @@ impl Preprocess {
             width: size,
             height: size,
         };
-        resize_bicubic_window(img, new_w as u32, new_h as u32, window)
+        ((new_w, new_h), window)
+    }
+
+    /// The part of a `width x height` image that the network sees, in that image's pixels
+    /// (what a page draws a class activation map over).
+    pub fn crop_window(&self, width: usize, height: usize) -> CropWindow {
+        let ((new_w, new_h), window) = self.resize_and_window(width, height);
+        let (sx, sy) = (width as f64 / new_w as f64, height as f64 / new_h as f64);
+        CropWindow {
+            x: window.left as f64 * sx,
+            y: window.top as f64 * sy,
+            width: window.width as f64 * sx,
+            height: window.height as f64 * sy,
+        }
     }
 
     /// Normalises an RGB image into a `[3, h, w]` CHW vector.
@@ -189,6 +207,15 @@ impl Preprocess {
     pub fn apply(&self, img: &RgbImage) -> Vec<f32> {
         self.normalize(&self.resize_and_crop(img))
     }
+}
+
+/// A rectangle in an image's own pixels (see [`Preprocess::crop_window`]).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct CropWindow {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
 }
 
 /// Python's `round()`: halves go to the even neighbour.
@@ -233,6 +260,24 @@ mod tests {
         let img = RgbImage::new(640, 480);
         let out = p.resize_and_crop(&img);
         assert_eq!(out.dimensions(), (299, 299));
+    }
+
+    /// The window a page draws the map over: centred, square, the crop fraction of the short
+    /// side (timm's 0.8975 for Inception), in the source image's pixels.
+    #[test]
+    fn crop_window_is_the_centre_the_network_sees() {
+        let p = Preprocess::timm_eval(Arch::InceptionResnetV2);
+        let fraction = p.input_size as f64 / p.resize_size() as f64;
+        for (w, h) in [(400, 300), (300, 400), (1000, 1000), (299, 5000)] {
+            let c = p.crop_window(w, h);
+            let side = w.min(h) as f64 * fraction;
+            assert!(
+                (c.width - side).abs() < 1.0 && (c.height - side).abs() < 1.0,
+                "{w}x{h}: {c:?}"
+            );
+            assert!((c.x + c.width / 2.0 - w as f64 / 2.0).abs() < 1.0, "{w}x{h}: {c:?}");
+            assert!((c.y + c.height / 2.0 - h as f64 / 2.0).abs() < 1.0, "{w}x{h}: {c:?}");
+        }
     }
 
     /// The crop computed alone equals the whole resize cropped afterwards.

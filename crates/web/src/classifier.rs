@@ -1,7 +1,9 @@
 //! The object a Web Worker holds: the network, its labels and preprocessing, its device.
 
 use burn::prelude::*;
+use inception::cam::{class_activation_maps, split_maps};
 use inception::inference::{batch_input, top_k};
+use inception::preprocess::CropWindow;
 use inception::{Network, WeightsMeta, decode_image, load_weights};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -31,10 +33,24 @@ struct Info<'a> {
 #[derive(Serialize)]
 struct Classification {
     top5: Vec<inception::inference::Prediction>,
+    /// Where the network looked, for each of the top 5 (same order).
+    maps: Vec<HeatMap>,
+    /// The part of the decoded image the network saw, in its pixels.
+    crop: CropWindow,
     /// Decode + preprocess time.
     preprocess_ms: f64,
     /// Network time, readback included.
     inference_ms: f64,
+}
+
+/// A class activation map coloured for drawing: `width x height` RGBA cells.
+#[derive(Serialize)]
+struct HeatMap {
+    class: usize,
+    width: usize,
+    height: usize,
+    /// A few hundred bytes (8x8 cells at 299): an array of numbers is fine.
+    rgba: Vec<u8>,
 }
 
 fn now_ms() -> f64 {
@@ -75,16 +91,37 @@ impl Classifier {
         serde_wasm_bindgen::to_value(&info).map_err(js_error)
     }
 
-    /// Classifies an image file's bytes: `{top5: [{index, label, probability}], preprocess_ms,
-    /// inference_ms}`, or an error saying what is wrong with the file.
+    /// Classifies an image file's bytes: `{top5: [{index, label, probability}], maps: [{class,
+    /// width, height, rgba}], crop: {x, y, width, height}, preprocess_ms, inference_ms}`, or
+    /// an error saying what is wrong with the file. `maps` are the top 5's class activation
+    /// maps, to draw over `crop`, the part of the image the network saw.
     pub async fn classify(&self, image: Vec<u8>) -> Result<JsValue, JsError> {
         let started = now_ms();
         let decoded = decode_image(&image).map_err(js_error)?;
-        let input = self.meta.preprocess.apply(&decoded);
+        let preprocess = &self.meta.preprocess;
+        let input = preprocess.apply(&decoded);
+        let crop = preprocess.crop_window(decoded.width() as usize, decoded.height() as usize);
         let preprocessed = now_ms();
-        let logits = self.logits(&[input], self.meta.preprocess.input_size).await?;
+        let size = preprocess.input_size;
+        let x = batch_input(&self.network, &[input], size, &self.device).map_err(js_error)?;
+        let (logits, features) = self.network.forward_with_features(x);
+        let top5 = top_k(&read(logits).await?, &self.labels, 5).map_err(js_error)?;
+        let classes: Vec<usize> = top5.iter().map(|p| p.index).collect();
+        let [_, _, height, width] = features.dims();
+        let cams = class_activation_maps(&self.network, features, &classes).map_err(js_error)?;
+        let maps = split_maps(&read(cams).await?, &classes, height, width)
+            .into_iter()
+            .map(|m| HeatMap {
+                class: m.class,
+                width: m.width,
+                height: m.height,
+                rgba: m.heat_rgba(),
+            })
+            .collect();
         let result = Classification {
-            top5: top_k(&logits, &self.labels, 5).map_err(js_error)?,
+            top5,
+            maps,
+            crop,
             preprocess_ms: preprocessed - started,
             inference_ms: now_ms() - preprocessed,
         };
@@ -121,12 +158,12 @@ impl Classifier {
             return Err(JsError::new("input length is not 3 x size x size"));
         }
         let x = batch_input(&self.network, inputs, size, &self.device).map_err(js_error)?;
-        let data = self
-            .network
-            .forward(x)
-            .into_data_async()
-            .await
-            .map_err(|e| js_error(format!("{e:?}")))?;
-        data.try_to_vec::<f32>().map_err(|e| js_error(format!("{e:?}")))
+        read(self.network.forward(x)).await
     }
+}
+
+/// A tensor's values, read back from the device (asynchronously: WebGPU cannot block).
+async fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, JsError> {
+    let data = tensor.into_data_async().await.map_err(|e| js_error(format!("{e:?}")))?;
+    data.try_to_vec::<f32>().map_err(|e| js_error(format!("{e:?}")))
 }
