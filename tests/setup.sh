@@ -96,3 +96,6 @@ if [ -n "$venv_job" ]; then
   mv "$cache/oracle-venv.tmp" "$cache/oracle-venv"
   echo "setup: oracle venv ready" >&2
 fi
+# TensorBoard reads the training's event files back in a test (its own reader is the oracle).
+"$cache/oracle-venv/bin/python" -c 'import tensorboard' 2>/dev/null ||
+  "$cache/oracle-venv/bin/python" -m pip install -q tensorboard==2.21.0 >&2

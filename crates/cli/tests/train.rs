@@ -238,6 +238,17 @@ fn a_trained_model_classifies_with_its_own_class_names() {
     }
     let svg = std::fs::read_to_string(dir.join("run/curves.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("polyline"));
+    let events = std::fs::read_dir(dir.join("run"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("events.out.tfevents.")
+        })
+        .count();
+    assert_eq!(events, 1, "one TensorBoard event file");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("site/manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["num_classes"], 2);

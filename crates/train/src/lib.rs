@@ -8,7 +8,8 @@
 //! decay 4e-5, label smoothing 0.1, and an exponential moving average of the weights used
 //! for evaluation and export. Everything is a field of [`TrainConfig`].
 //!
-//! A run is a folder: `config.json`, `metrics.csv`, `curves.svg`, the checkpoint (written
+//! A run is a folder: `config.json`, `metrics.csv`, `curves.svg`, TensorBoard event files
+//! ([`tensorboard`]), the checkpoint (written
 //! atomically every epoch and on interruption) and the exported `model.bpk`, which the CLI
 //! and the web page load. `--resume` continues a run exactly: weights, optimizer state,
 //! EMA, schedule and data order all come from the checkpoint, and every random choice is
@@ -25,6 +26,7 @@ pub mod recipe;
 pub mod rmsprop_tf;
 pub mod rng;
 pub mod shapes;
+pub mod tensorboard;
 pub mod trainer;
 
 pub use config::TrainConfig;

@@ -24,6 +24,7 @@ use crate::metrics::{Accumulator, EpochMetrics, write_csv};
 use crate::plot::curves_svg;
 use crate::recipe::{dropout_mask, to_training, to_valid};
 use crate::rng::Rng;
+use crate::tensorboard::Board;
 
 /// Set (by a Ctrl-C handler) to stop after the current step with a checkpoint.
 pub type Interrupt = Arc<AtomicBool>;
@@ -173,6 +174,8 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
     );
     let optimizer_snapshot = learner.model().snapshot();
     write_atomically(&run.join("config.json"), &serde_json::to_vec_pretty(&config)?)?;
+    // A resumed run's first logged step is the one after its checkpoint's.
+    let mut board = Board::open(run, (state.global_step > 0).then_some(state.global_step + 1));
 
     let meta = WeightsMeta {
         labels: Some(classes.clone()),
@@ -266,6 +269,10 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 rate
             ));
             bar.inc(1);
+            board.log(
+                state.global_step,
+                &[("train/loss", loss_value), ("train/learning_rate", learning_rate)],
+            );
             if !loss_value.is_finite() {
                 // Nothing from this step on is saved: the last checkpoint and export stay
                 // the last good ones.
@@ -321,6 +328,16 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 metrics.images_per_second
             );
         }
+        board.log(
+            state.global_step,
+            &[
+                ("train/top1", metrics.train_top1),
+                ("val/loss", metrics.val_loss),
+                ("val/top1", metrics.val_top1),
+                ("val/top5", metrics.val_top5),
+                ("images_per_second", metrics.images_per_second),
+            ],
+        );
         state.history.push(metrics);
         state.epoch += 1;
         state.batch = 0;
