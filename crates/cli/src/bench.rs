@@ -1,6 +1,7 @@
-//! `bench`: inference latency (or, with `--train`, the time of a training step) per backend
-//! and batch size, one JSON line per configuration (compare against a reference run side by
-//! side: see tools/bench.sh and tools/bench_train.sh).
+//! `bench`: inference latency (or, with `--train`, the time of a training step; with `--data`,
+//! the data pipeline's throughput) per backend and batch size, one JSON line per
+//! configuration (compare against a reference run side by side: see tools/bench.sh and
+//! tools/bench_train.sh).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use inception::weights::load_weights_file;
 use crate::hub::resolve_weights;
 use inception::{Arch, Network, NetworkConfig};
 use inception_train::TrainConfig;
+use inception_train::data::loader::{BatchLoader, View};
 use inception_train::learner::{TrainBatch, learner, schedule, train_step as run_train_step};
 use inception_train::recipe::to_training;
 use serde::Serialize;
@@ -47,6 +49,13 @@ pub struct Args {
     /// the recipe's RMSProp update.
     #[arg(long)]
     train: bool,
+    /// Time the data pipeline instead: decode and augment this image folder's training views
+    /// (as `train` makes them), for each batch size and number of --workers.
+    #[arg(long, conflicts_with_all = ["train", "weights"])]
+    data: Option<PathBuf>,
+    /// Data-pipeline worker threads to time (with --data).
+    #[arg(long, value_delimiter = ',', default_value = "1,2", requires = "data")]
+    workers: Vec<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -74,6 +83,9 @@ struct Record {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
+    if let Some(dir) = &args.data {
+        return data_pipeline(&args, dir);
+    }
     let weights = args.weights.as_deref().map(resolve_weights).transpose()?;
     for backend in &args.backends {
         let device = backend.device()?;
@@ -94,7 +106,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         };
         for form in forms {
             let network = match form {
-                Form::Folded => network.clone().fold_batch_norm(),
+                Form::Folded => network.clone().for_inference(&device),
                 Form::Loaded => network.clone(),
             };
             for &batch in &args.batch_sizes {
@@ -154,6 +166,66 @@ fn time(
         ms_per_image: median / batch as f64,
         images_per_s: batch as f64 * 1e3 / median,
     })
+}
+
+#[derive(Serialize)]
+struct DataRecord {
+    mode: &'static str,
+    data: PathBuf,
+    workers: usize,
+    batch: usize,
+    image_size: usize,
+    images: usize,
+    runs: usize,
+    median_s: f64,
+    images_per_s: f64,
+    images_per_s_per_worker: f64,
+}
+
+/// Decode + augment throughput: whole epochs of the folder's training views through the
+/// training's own loader, one JSON line per (batch size, workers).
+fn data_pipeline(args: &Args, dir: &std::path::Path) -> Result<ExitCode> {
+    let dataset = inception_train::data::folder::scan(dir, 0.0, 0)?;
+    let samples = std::sync::Arc::new(dataset.train);
+    for &batch in &args.batch_sizes {
+        for &workers in &args.workers {
+            let config = TrainConfig {
+                arch: args.arch,
+                image_size: args.image_size,
+                batch_size: batch,
+                workers: workers.max(1),
+                ..TrainConfig::default()
+            };
+            config.validate()?;
+            let epoch = |e: usize| {
+                let t = Instant::now();
+                let loader = BatchLoader::new(samples.clone(), &config, View::Train, e, 0);
+                let images: usize = loader.map(|b| b.labels.len()).sum();
+                (images, t.elapsed().as_secs_f64())
+            };
+            if epoch(0).0 == 0 {
+                anyhow::bail!("{}: fewer images than one batch of {batch}", dir.display());
+            }
+            let mut times: Vec<(usize, f64)> = (1..=args.runs.max(1)).map(epoch).collect();
+            times.sort_by(|a, b| a.1.total_cmp(&b.1));
+            let (images, median) = times[times.len() / 2];
+            let rate = images as f64 / median.max(1e-9);
+            let record = DataRecord {
+                mode: "data",
+                data: dir.to_path_buf(),
+                workers: config.workers,
+                batch,
+                image_size: args.image_size,
+                images,
+                runs: times.len(),
+                median_s: median,
+                images_per_s: rate,
+                images_per_s_per_worker: rate / config.workers as f64,
+            };
+            println!("{}", serde_json::to_string(&record)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One timed training step per call, through burn-train's `Learner` as `inception train`

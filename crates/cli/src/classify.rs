@@ -127,9 +127,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     };
     let device = args.backend.device()?;
-    let LoadedWeights { network, meta, .. } = load_weights_file(&weights_path, args.arch, &device)
-        .with_context(|| format!("cannot load weights {}", weights_path.display()))?;
-    let network = network.fold_batch_norm();
+    let LoadedWeights { network, meta, .. } =
+        load_weights_file(&weights_path, args.arch, &burn::prelude::Device::flex())
+            .with_context(|| format!("cannot load weights {}", weights_path.display()))?;
+    let network = network.for_inference(&device);
     let labels = meta.labels();
     let size = meta.preprocess.input_size;
     if let Some(class) = args.cam_class

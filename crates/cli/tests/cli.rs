@@ -294,6 +294,59 @@ fn cam_writes_the_map_over_each_image_and_reports_it() {
 }
 
 #[test]
+fn bench_times_the_data_pipeline_per_worker_count() {
+    let data = tempdir().join("bench-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let data_arg = data.display().to_string();
+    let made = bin()
+        .args([
+            "make-dataset",
+            &data_arg,
+            "--classes",
+            "2",
+            "--per-class",
+            "6",
+            "--size",
+            "120",
+        ])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made).1);
+    let out = bin()
+        .args([
+            "bench",
+            "--data",
+            &data_arg,
+            "--workers",
+            "1,2",
+            "--batch-sizes",
+            "4",
+            "--runs",
+            "1",
+        ])
+        .args(["--image-size", "75"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        rows.iter().map(|r| r["workers"].as_u64()).collect::<Vec<_>>(),
+        [Some(1), Some(2)]
+    );
+    for r in &rows {
+        assert_eq!(r["mode"], "data");
+        // 12 images in full batches of 4 (the training drops a partial last batch).
+        assert_eq!(r["images"], 12, "{r}");
+        assert!(r["images_per_s"].as_f64().is_some_and(|v| v > 0.0), "{r}");
+    }
+    expect_clean_failure(
+        &["bench", "--data", &data_arg, "--batch-sizes", "64", "--runs", "1"],
+        "fewer images than one batch of 64",
+    );
+}
+
+#[test]
 fn a_non_image_file_is_a_clear_error() {
     let f = write("notes.jpg", b"these are my notes, not a photo");
     expect_clean_failure(

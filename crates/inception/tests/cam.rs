@@ -17,7 +17,7 @@ fn network(device: &Device) -> Network {
     load_weights(bytes, Some(Arch::InceptionResnetV2), "fixture", device)
         .expect("fixture weights load")
         .network
-        .fold_batch_norm()
+        .for_inference(device)
 }
 
 fn input(image: &RgbImage, device: &Device) -> Tensor<4> {

@@ -42,7 +42,7 @@ fn check(arch: Arch, backend: &str, form: Form) {
     let loaded = load_weights(bytes, Some(arch), "fixture", &device).expect("fixture weights load");
     let network = match form {
         Form::Loaded => loaded.network,
-        Form::Folded => loaded.network.fold_batch_norm(),
+        Form::Folded => loaded.network.for_inference(&device),
     };
     assert_eq!(network.num_classes(), 1000);
 

@@ -67,10 +67,11 @@ impl Classifier {
     /// the CPU when WebGPU is missing or `allow_gpu` is false.
     pub async fn load(weights: Vec<u8>, allow_gpu: bool) -> Result<Classifier, JsError> {
         let (device, backend) = init_device(allow_gpu).await;
-        let loaded = load_weights(weights, None, "page", &device).map_err(js_error)?;
+        // Loaded on the host, where the BatchNorm fold runs, then moved to `device`.
+        let loaded = load_weights(weights, None, "page", &Device::flex()).map_err(js_error)?;
         let labels = loaded.meta.labels();
         Ok(Classifier {
-            network: loaded.network.fold_batch_norm(),
+            network: loaded.network.for_inference(&device),
             meta: loaded.meta,
             labels,
             device,
@@ -135,10 +136,10 @@ impl Classifier {
 }
 
 impl Classifier {
-    /// A classifier around an existing network (tests, synthetic weights).
+    /// A classifier around an existing network on the host (tests, synthetic weights).
     pub async fn from_network(network: Network, meta: WeightsMeta, allow_gpu: bool) -> Classifier {
         let (device, backend) = init_device(allow_gpu).await;
-        let network = network.to_device(&device).fold_batch_norm();
+        let network = network.for_inference(&device);
         let labels = meta.labels();
         Classifier {
             network,

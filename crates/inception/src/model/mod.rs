@@ -359,10 +359,20 @@ impl Network {
         each_network!(self, n => trainable_params(n))
     }
 
-    /// The inference form: every BatchNorm folded into its convolution (see [`fold`]).
-    /// Same logits, fewer passes over memory; for classifying, not for training.
+    /// Every BatchNorm folded into its convolution (see [`fold`]), on the device the network
+    /// is on. Same logits, fewer passes over memory; for classifying, not for training.
     pub fn fold_batch_norm(self) -> Self {
         fold::fold_batch_norm(self)
+    }
+
+    /// The inference form on `device`: the BatchNorm fold done on the host (burn's flex
+    /// backend), then the network moved to `device`. The fold is a few small operations per
+    /// layer, and on a GPU each would be a kernel to compile (on WebGPU in a page, a minute of
+    /// shader compilation). Call it on a network that is on the host or natively on any
+    /// device; in a browser, load onto the host first (reading a WebGPU tensor back cannot
+    /// block there).
+    pub fn for_inference(self, device: &Device) -> Self {
+        self.to_device(&Device::flex()).fold_batch_norm().to_device(device)
     }
 
     /// Logits `[batch, classes]` for preprocessed images `[batch, 3, height, width]`.
