@@ -96,6 +96,7 @@ pub struct Args {
     color_jitter: Option<f32>,
     #[arg(long)]
     val_fraction: Option<f64>,
+    /// Threads that decode and augment images (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
     /// Start from these weights (timm checkpoint, .bpk or a `hub:` name); the classifier is replaced

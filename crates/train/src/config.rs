@@ -122,7 +122,9 @@ impl Default for TrainConfig {
             horizontal_flip: true,
             color_jitter: 0.4,
             val_fraction: 0.1,
-            workers: 2,
+            // The loader keeps the device fed with one decoding thread per core (the step
+            // itself runs on the device or, on a CPU backend, on burn's own threads).
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             init_weights: None,
         }
     }
