@@ -6,7 +6,7 @@
 //! The tests compare one step of PyTorch's and several of TensorFlow's with PyTorch and timm.
 
 use burn::grad_clipping::GradientClippingConfig;
-use burn::optim::decay::WeightDecayConfig;
+use burn::optim::decay::{WeightDecay, WeightDecayConfig};
 use burn::optim::{ModuleOptimizer, RmsPropConfig};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
@@ -19,13 +19,14 @@ use crate::rng::Rng;
 
 pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
     let clipping = config.grad_clip_norm.map(GradientClippingConfig::Norm);
+    let weight_decay = (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay));
     match config.optimizer {
         OptimizerKind::RmspropTf => {
             let optim = ModuleOptimizer::from(RmsPropTf {
                 decay: config.rmsprop_decay,
                 momentum: config.rmsprop_momentum,
                 epsilon: config.rmsprop_epsilon,
-                weight_decay: config.weight_decay,
+                weight_decay: weight_decay.as_ref().map(WeightDecay::new),
             });
             match clipping {
                 Some(c) => optim.with_grad_clipping(c.init()),
@@ -37,7 +38,7 @@ pub fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
             .with_momentum(config.rmsprop_momentum)
             .with_epsilon(config.rmsprop_epsilon)
             .with_centered(false)
-            .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay)))
+            .with_weight_decay(weight_decay)
             .with_grad_clipping(clipping)
             .init(),
     }

@@ -13,15 +13,17 @@
 //! is applied before the momentum, so a decayed learning rate does not rescale the velocity
 //! built up at the old rate.
 
+use burn::optim::decay::WeightDecay;
 use burn::optim::{LearningRate, Optimizer, RecordState, StateSink, StateSource};
 use burn::prelude::*;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RmsPropTf {
     pub decay: f32,
     pub momentum: f32,
     pub epsilon: f32,
-    pub weight_decay: f32,
+    /// burn's L2 decay, as PyTorch's formulation uses it.
+    pub weight_decay: Option<WeightDecay>,
 }
 
 /// One parameter's state: the mean square of its gradients and its velocity.
@@ -63,9 +65,9 @@ impl Optimizer for RmsPropTf {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let grad = match self.weight_decay {
-            0.0 => grad,
-            decay => grad + tensor.clone().mul_scalar(decay),
+        let grad = match &self.weight_decay {
+            Some(decay) => decay.transform(grad, tensor.clone()),
+            None => grad,
         };
         let (mean_square, momentum) = match state {
             Some(s) => (s.mean_square, s.momentum),
