@@ -118,6 +118,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
+    // Before the weights are found (perhaps downloaded) and loaded: it needs nothing of them.
+    if !(0.0..=1.0).contains(&args.cam_opacity) {
+        bail!("--cam-opacity must be between 0 and 1");
+    }
     let weights_path = match &args.weights {
         Some(p) => resolve_weights(p)?,
         None => {
@@ -137,9 +141,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         && class >= meta.num_classes
     {
         bail!("--cam-class {class}: the network has {} classes", meta.num_classes);
-    }
-    if !(0.0..=1.0).contains(&args.cam_opacity) {
-        bail!("--cam-opacity must be between 0 and 1");
     }
     let mut cam_paths = args
         .cam

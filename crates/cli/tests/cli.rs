@@ -261,36 +261,26 @@ fn cam_writes_the_map_over_each_image_and_reports_it() {
     assert!(paths.iter().all(|p| Path::new(p).is_file()));
     // Clearly refused: a class the network does not have, an opacity outside [0, 1].
     let out = single.display().to_string();
-    expect_clean_failure(
-        &[
-            "classify",
-            "--backend",
-            "flex",
-            "--weights",
-            &weights,
-            "--cam",
-            &out,
-            "--cam-class",
-            "1000",
-            &png,
-        ],
-        "the network has 1000 classes",
-    );
-    expect_clean_failure(
-        &[
-            "classify",
-            "--backend",
-            "flex",
-            "--weights",
-            &weights,
-            "--cam",
-            &out,
-            "--cam-opacity",
-            "2",
-            &png,
-        ],
-        "between 0 and 1",
-    );
+    for (flag, value, expected) in [
+        ("--cam-class", "1000", "the network has 1000 classes"),
+        ("--cam-opacity", "2", "between 0 and 1"),
+    ] {
+        expect_clean_failure(
+            &[
+                "classify",
+                "--backend",
+                "flex",
+                "--weights",
+                &weights,
+                "--cam",
+                &out,
+                flag,
+                value,
+                &png,
+            ],
+            expected,
+        );
+    }
 }
 
 #[test]
