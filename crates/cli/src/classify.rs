@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use image::RgbImage;
-use inception::cam::{ClassMap, class_activation_maps, split_maps};
-use inception::inference::{Prediction, batch_input, top_k};
+use inception::cam::ClassMap;
+use inception::inference::Prediction;
+use inception::pipeline::{Pending, Pipeline, Prepared};
 use inception::weights::load_weights_file;
-use inception::{Arch, LoadedWeights, Manifest, decode_image};
+use inception::{Arch, Manifest};
 use serde::Serialize;
 
-use crate::backend::{Backend, read_f32, read_logits};
+use crate::backend::Backend;
 use crate::hub::resolve_weights;
 
 #[derive(clap::Args)]
@@ -131,16 +132,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     };
     let device = args.backend.device()?;
-    let LoadedWeights { network, meta, .. } =
-        load_weights_file(&weights_path, args.arch, &burn::prelude::Device::flex())
-            .with_context(|| format!("cannot load weights {}", weights_path.display()))?;
-    let network = network.for_inference(&device);
-    let labels = meta.labels();
-    let size = meta.preprocess.input_size;
+    let weights = load_weights_file(&weights_path, args.arch, &burn::prelude::Device::flex())
+        .with_context(|| format!("cannot load weights {}", weights_path.display()))?;
+    let pipeline = Pipeline::new(weights, &device);
+    let classes = pipeline.network().num_classes();
+    let size = pipeline.meta().preprocess.input_size;
     if let Some(class) = args.cam_class
-        && class >= meta.num_classes
+        && class >= classes
     {
-        bail!("--cam-class {class}: the network has {} classes", meta.num_classes);
+        bail!("--cam-class {class}: the network has {classes} classes");
     }
     let mut cam_paths = args
         .cam
@@ -152,53 +152,42 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // the whole batch, and a GPU gets enough work to fill it.
     for paths in args.images.chunks(args.batch_size) {
         let started = Instant::now();
-        let crops: Vec<Result<RgbImage>> = paths.iter().map(|p| crop_file(p, &meta.preprocess)).collect();
-        let ready: Vec<Vec<f32>> = crops
-            .iter()
-            .filter_map(|c| c.as_ref().ok().map(|c| meta.preprocess.normalize(c)))
-            .collect();
-        let forward = if ready.is_empty() {
-            Ok((Vec::new(), None))
+        let prepared: Vec<Result<Prepared>> = paths.iter().map(|p| prepare_file(&pipeline, p)).collect();
+        let ready: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let mut answers = if ready.is_empty() {
+            Vec::new()
         } else {
-            batch_input(&network, &ready, size, &device)
-                .map_err(anyhow::Error::from)
-                .and_then(|x| {
-                    let (logits, features) = network.forward_with_features(x);
-                    Ok((read_logits(logits)?, Some(features)))
-                })
-        };
+            match pipeline.forward(&ready, cam_paths.is_some()).and_then(Pending::read) {
+                Ok(outputs) => pipeline
+                    .answers(outputs, args.top.max(1))
+                    .into_iter()
+                    .map(|a| a.map_err(anyhow::Error::from))
+                    .collect(),
+                // One error for the whole batch (its input size), given to each image.
+                Err(e) => ready.iter().map(|_| Err(anyhow::anyhow!("{e}"))).collect::<Vec<_>>(),
+            }
+        }
+        .into_iter();
         let ms = started.elapsed().as_secs_f64() * 1e3 / paths.len() as f64;
-        let classes = meta.num_classes;
-        let mut next = 0;
-        for (path, crop) in paths.iter().zip(crops) {
-            let outcome = crop.and_then(|crop| {
-                let (logits, features) = forward.as_ref().map_err(|e| anyhow::anyhow!("{e:#}"))?;
-                let own = logits[next * classes..(next + 1) * classes].to_vec();
-                let top = top_k(&own, &labels, args.top.max(1))?;
-                let cam = match (&mut cam_paths, features) {
-                    (Some(out), Some(features)) => {
-                        let class = args.cam_class.unwrap_or(top[0].index);
-                        let features = features.clone().narrow(0, next, 1);
-                        Some(draw_cam(
-                            &network,
-                            features,
-                            class,
-                            &crop,
-                            args.cam_opacity,
-                            out.next(path),
-                        )?)
+        for (path, prepared) in paths.iter().zip(prepared) {
+            let outcome = prepared.and_then(|prepared| {
+                let answer = answers.next().context("no answer for this image")??;
+                let cam = match (&mut cam_paths, &answer.maps) {
+                    (Some(out), Some(maps)) => {
+                        let class = args.cam_class.unwrap_or(answer.top[0].index);
+                        let map = maps.of(class).context("no map for this class")?;
+                        Some(draw_cam(map, &prepared.crop, args.cam_opacity, out.next(path))?)
                     }
                     _ => None,
                 };
-                next += 1;
-                Ok((top.into_iter().take(args.top).collect(), own, cam))
+                Ok((answer, cam))
             });
             let result = match outcome {
-                Ok((top, own, cam)) => ImageResult {
+                Ok((answer, cam)) => ImageResult {
                     image: path,
-                    top5: Some(top),
+                    top5: Some(answer.top.into_iter().take(args.top).collect()),
                     ms: Some(ms),
-                    logits: args.logits.then_some(own),
+                    logits: args.logits.then_some(answer.logits),
                     cam,
                     error: None,
                 },
@@ -224,11 +213,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// An image file resized and cropped as the network sees it (before normalisation).
-fn crop_file(path: &Path, preprocess: &inception::Preprocess) -> Result<RgbImage> {
+/// An image file, read and prepared for the network.
+fn prepare_file(pipeline: &Pipeline, path: &Path) -> Result<Prepared> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let image = decode_image(&bytes)?;
-    Ok(preprocess.resize_and_crop(&image))
+    Ok(pipeline.prepare(&bytes)?)
 }
 
 /// Where the maps go: the file given for one image, `<folder>/<name>.cam.png` for several
@@ -273,17 +261,7 @@ impl CamPaths {
 }
 
 /// One image's class activation map, drawn over its crop and written as a PNG.
-fn draw_cam(
-    network: &inception::Network,
-    features: burn::prelude::Tensor<4>,
-    class: usize,
-    crop: &RgbImage,
-    opacity: f32,
-    path: PathBuf,
-) -> Result<CamResult> {
-    let [_, _, height, width] = features.dims();
-    let maps = class_activation_maps(network, features, &[class])?;
-    let map = split_maps(&read_f32(maps)?, &[class], height, width).remove(0);
+fn draw_cam(map: ClassMap, crop: &RgbImage, opacity: f32, path: PathBuf) -> Result<CamResult> {
     map.overlay(crop, opacity)
         .save(&path)
         .with_context(|| format!("cannot write the map to {}", path.display()))?;

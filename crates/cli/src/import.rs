@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use inception::Arch;
+use inception::model::TrainableParams;
 use inception::storage::StorageDtype;
 use inception::weights::{load_weights_file, save_burnpack};
 
@@ -81,7 +82,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.out.display(),
         meta.arch,
         meta.num_classes,
-        loaded.network.num_params(),
+        loaded.network.trainable_params(),
         meta.dtype,
         size as f64 / 1e6
     );

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use inception::inference::{batch_input, top_k};
-use inception::model::synthetic::{synthetic_input, synthetic_weights};
+use inception::inference::top_k;
+use inception::model::hashed::{hashed_input, hashed_weights};
+use inception::pipeline::input_tensor;
 use inception::{Arch, NetworkConfig};
 
 use crate::backend::{Backend, read_logits};
@@ -35,9 +36,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let network = NetworkConfig::new(args.arch)
         .with_num_classes(args.num_classes)
         .init(&device);
-    let network = synthetic_weights(network, args.seed);
-    let input = synthetic_input(1, args.image_size, args.seed);
-    let x = batch_input(&network, &[input], args.image_size, &device)?;
+    let network = hashed_weights(network, args.seed);
+    let input = hashed_input(1, args.image_size, args.seed);
+    let x = input_tensor(&network, &[&input], args.image_size, &device)?;
     let logits = read_logits(network.forward(x))?;
     let max = logits.iter().fold(0f32, |m, v| m.max(v.abs()));
     let labels: Vec<String> = (0..logits.len()).map(|i| i.to_string()).collect();

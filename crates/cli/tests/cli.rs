@@ -1,6 +1,8 @@
 //! The `inception` binary end to end: what a user types and what they see, including the
 //! clear error (and non-zero exit, never a panic) for each kind of bad input.
 
+use inception_test_support::png::png_header_only;
+use inception_test_support::read_f32;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -27,14 +29,6 @@ fn text(o: &Output) -> (String, String) {
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
-}
-
-fn read_f32(path: &Path) -> Vec<f32> {
-    std::fs::read(path)
-        .unwrap()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
 }
 
 /// Largest |logit - expected| of one `classify --json --logits` result.
@@ -360,23 +354,7 @@ fn a_truncated_jpeg_is_a_clear_error() {
 
 #[test]
 fn a_png_claiming_30000_square_is_a_clear_error() {
-    let mut ihdr = b"IHDR".to_vec();
-    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&30_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let crc = {
-        let mut c = 0xffff_ffffu32;
-        for &b in &ihdr {
-            c ^= b as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 };
-            }
-        }
-        !c
-    };
-    let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d".to_vec();
-    png.extend_from_slice(&ihdr);
-    png.extend_from_slice(&crc.to_be_bytes());
+    let png = png_header_only(30_000, 30_000);
     let f = write("huge.png", &png);
     expect_clean_failure(
         &["classify", "--backend", "flex", "--weights", &v4_weights(), &f],

@@ -183,11 +183,7 @@ fn a_download_by_name_lands_in_the_python_layout_and_is_then_used_without_a_requ
         .output()
         .unwrap());
     assert_eq!(hub.requests().len(), 2, "classify made a request for a cached file");
-    let logits: Vec<f32> = std::fs::read(fixture("inception_resnet_v2").join("logits_timm_eval.f32"))
-        .unwrap()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let logits = inception_test_support::read_f32(fixture("inception_resnet_v2").join("logits_timm_eval.f32"));
     let best = (0..logits.len())
         .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
         .unwrap();

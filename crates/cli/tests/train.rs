@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 use burn::prelude::*;
 use inception::weights::load_weights_file;
 
-#[path = "../../train/tests/support/weights.rs"]
-mod weights;
-use weights::weights_of;
+use inception_test_support::network::weights_of;
 
 mod common;
 

@@ -19,6 +19,62 @@ pub enum Arch {
     InceptionResnetV2Paper,
 }
 
+/// What each architecture needs to be used like timm's model (timm's `default_cfgs`).
+#[derive(Clone, Copy, Debug)]
+pub struct ArchConfig {
+    /// The name used on the command line and in weight files.
+    pub name: &'static str,
+    /// timm's model name, for the architectures timm has.
+    pub timm_name: Option<&'static str>,
+    /// Whether the network has residual connections (and so a residual scale).
+    pub residual: bool,
+    /// Name of the final Linear layer in the state dict (timm's, and the same TF-slim
+    /// style name for the paper networks).
+    pub classifier: &'static str,
+    /// Default input size (square).
+    pub input_size: usize,
+    /// timm's `crop_pct` of the `tf_in1k` weights: the eval transform resizes the shorter
+    /// side to `floor(input_size / crop_pct)` before the centre crop. The paper networks have
+    /// no released weights; 0.875 is the common choice.
+    pub crop_pct: f64,
+}
+
+/// One row per architecture, in [`Arch::ALL`]'s order.
+const CONFIGS: [ArchConfig; 4] = [
+    ArchConfig {
+        name: "inception-resnet-v2",
+        timm_name: Some("inception_resnet_v2"),
+        residual: true,
+        classifier: "classif",
+        input_size: 299,
+        crop_pct: 0.8975,
+    },
+    ArchConfig {
+        name: "inception-v4",
+        timm_name: Some("inception_v4"),
+        residual: false,
+        classifier: "last_linear",
+        input_size: 299,
+        crop_pct: 0.875,
+    },
+    ArchConfig {
+        name: "inception-resnet-v1",
+        timm_name: None,
+        residual: true,
+        classifier: "classif",
+        input_size: 299,
+        crop_pct: 0.875,
+    },
+    ArchConfig {
+        name: "inception-resnet-v2-paper",
+        timm_name: None,
+        residual: true,
+        classifier: "classif",
+        input_size: 299,
+        crop_pct: 0.875,
+    },
+];
+
 impl Arch {
     pub const ALL: [Arch; 4] = [
         Arch::InceptionResnetV2,
@@ -29,52 +85,33 @@ impl Arch {
     /// The architectures with released checkpoints that timm ports.
     pub const TIMM: [Arch; 2] = [Arch::InceptionResnetV2, Arch::InceptionV4];
 
-    /// The name used on the command line and in weight files.
+    /// This architecture's row of the table.
+    pub fn config(self) -> &'static ArchConfig {
+        &CONFIGS[self as usize]
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            Self::InceptionResnetV2 => "inception-resnet-v2",
-            Self::InceptionV4 => "inception-v4",
-            Self::InceptionResnetV1 => "inception-resnet-v1",
-            Self::InceptionResnetV2Paper => "inception-resnet-v2-paper",
-        }
+        self.config().name
     }
 
-    /// timm's model name, for the architectures timm has.
     pub fn timm_name(self) -> Option<&'static str> {
-        match self {
-            Self::InceptionResnetV2 => Some("inception_resnet_v2"),
-            Self::InceptionV4 => Some("inception_v4"),
-            Self::InceptionResnetV1 | Self::InceptionResnetV2Paper => None,
-        }
+        self.config().timm_name
     }
 
-    /// Whether the network has residual connections (and so a residual scale).
     pub fn is_residual(self) -> bool {
-        self != Self::InceptionV4
+        self.config().residual
     }
 
-    /// Name of the final Linear layer in the state dict (timm's, and the same TF-slim
-    /// style name for the paper networks).
     pub fn classifier_name(self) -> &'static str {
-        match self {
-            Self::InceptionV4 => "last_linear",
-            Self::InceptionResnetV2 | Self::InceptionResnetV1 | Self::InceptionResnetV2Paper => "classif",
-        }
+        self.config().classifier
     }
 
-    /// Default input size (square).
     pub fn input_size(self) -> usize {
-        299
+        self.config().input_size
     }
 
-    /// timm's `crop_pct` of the `tf_in1k` weights: the eval transform resizes the shorter
-    /// side to `floor(input_size / crop_pct)` before the centre crop.
     pub fn crop_pct(self) -> f64 {
-        match self {
-            Self::InceptionResnetV2 => 0.8975,
-            // The paper networks have no released weights; 0.875 is the common choice.
-            Self::InceptionV4 | Self::InceptionResnetV1 | Self::InceptionResnetV2Paper => 0.875,
-        }
+        self.config().crop_pct
     }
 }
 
@@ -97,5 +134,21 @@ impl FromStr for Arch {
             .into_iter()
             .find(|a| a.name() == normalized)
             .ok_or_else(|| UnknownArch(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_one_row_per_architecture_in_order() {
+        for (i, arch) in Arch::ALL.into_iter().enumerate() {
+            assert_eq!(arch as usize, i);
+            assert_eq!(arch.name().parse::<Arch>().unwrap(), arch, "{}", arch.name());
+            assert_eq!(arch.is_residual(), arch != Arch::InceptionV4);
+        }
+        assert_eq!(Arch::InceptionV4.timm_name(), Some("inception_v4"));
+        assert_eq!(Arch::InceptionResnetV2.crop_pct(), 0.8975);
     }
 }

@@ -38,21 +38,30 @@ pub fn class_activation_maps(network: &Network, features: Tensor<4>, classes: &[
             classes: num_classes,
         });
     }
-    let [batch, channels, h, w] = features.dims();
     let device = features.device();
     let indices: Vec<i64> = classes.iter().map(|&c| c as i64).collect();
     let indices = Tensor::<1, Int>::from_data(TensorData::new(indices, [classes.len()]), &device);
     // burn's Linear keeps its weight as [in, out]: the columns are the classes.
-    let rows = network.classifier().weight.val().select(1, indices);
-    let per_position = features
+    Ok(maps_of(network.classifier().weight.val().select(1, indices), features))
+}
+
+/// The maps of every class: `[batch, classes, h, w]`.
+pub fn every_class_map(network: &Network, features: Tensor<4>) -> Tensor<4> {
+    maps_of(network.classifier().weight.val(), features)
+}
+
+/// `columns` `[channels, n]` of the classifier applied at every position of `features`.
+fn maps_of(columns: Tensor<2>, features: Tensor<4>) -> Tensor<4> {
+    let [batch, channels, h, w] = features.dims();
+    let n = columns.dims()[1];
+    features
         .reshape([batch, channels, h * w])
         .swap_dims(1, 2)
-        .reshape([batch * h * w, channels]);
-    Ok(per_position
-        .matmul(rows)
-        .reshape([batch, h * w, classes.len()])
+        .reshape([batch * h * w, channels])
+        .matmul(columns)
+        .reshape([batch, h * w, n])
         .swap_dims(1, 2)
-        .reshape([batch, classes.len(), h, w]))
+        .reshape([batch, n, h, w])
 }
 
 /// Splits the values of a `[classes.len(), h, w]` map tensor (one image's, read back) into
@@ -68,6 +77,32 @@ pub fn split_maps(values: &[f32], classes: &[usize], height: usize, width: usize
             values: values.to_vec(),
         })
         .collect()
+}
+
+/// Every class's map of one image, read back: `[classes, height, width]`, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassMaps {
+    pub height: usize,
+    pub width: usize,
+    values: Vec<f32>,
+}
+
+impl ClassMaps {
+    pub fn new(values: Vec<f32>, height: usize, width: usize) -> Self {
+        Self { height, width, values }
+    }
+
+    /// Class `class`'s map, if the network has that class.
+    pub fn of(&self, class: usize) -> Option<ClassMap> {
+        let cells = self.height * self.width;
+        let values = self.values.get(class * cells..(class + 1) * cells)?;
+        Some(ClassMap {
+            class,
+            height: self.height,
+            width: self.width,
+            values: values.to_vec(),
+        })
+    }
 }
 
 impl ClassMap {

@@ -1,11 +1,7 @@
 //! Turning logits into answers: softmax and top-k with class names. Backend-free, so that
 //! the CLI (synchronous readback) and the browser (asynchronous readback) share it.
 
-use burn::prelude::*;
 use serde::Serialize;
-
-use crate::model::Network;
-use crate::model::trace::TraceError;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Prediction {
@@ -52,22 +48,6 @@ pub fn top_k(logits: &[f32], labels: &[String], k: usize) -> Result<Vec<Predicti
             probability: probs[i],
         })
         .collect())
-}
-
-/// Stacks preprocessed CHW images of one size into a `[n, 3, size, size]` tensor, after
-/// checking that the network accepts that size.
-pub fn batch_input(
-    network: &Network,
-    images: &[Vec<f32>],
-    size: usize,
-    device: &Device,
-) -> Result<Tensor<4>, TraceError> {
-    network.check_input(size, size)?;
-    let data: Vec<f32> = images.iter().flatten().copied().collect();
-    Ok(Tensor::from_data(
-        TensorData::new(data, [images.len(), 3, size, size]),
-        device,
-    ))
 }
 
 #[cfg(test)]

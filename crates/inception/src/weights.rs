@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::Arch;
 use crate::model::inception_v4::TIMM_FEATURES;
-use crate::model::{Network, NetworkConfig, ResidualScale, Width, each_network};
+use crate::model::{Network, NetworkConfig, ResidualScale, Width};
 use crate::preprocess::Preprocess;
 use crate::storage::{self, StorageDtype};
 
@@ -304,7 +304,6 @@ pub fn load_weights(
 
 /// Loads a weights file from disk (native): safetensors and burnpack by content, PyTorch
 /// `.pth` through burn-store's reader.
-#[cfg(feature = "std")]
 pub fn load_weights_file(
     path: &std::path::Path,
     arch: Option<Arch>,
@@ -525,7 +524,7 @@ fn apply_checked(
     file_name: impl Fn(&str) -> String,
 ) -> Result<(), WeightsError> {
     let arch = network.arch();
-    let result = each_network!(network, n => n.apply(tensors, None, adapter, false));
+    let result = network.apply(tensors, None, adapter, false);
     let missing: Vec<String> = result.missing.iter().map(|(p, _)| file_name(p)).collect();
     let unexpected: Vec<String> = result.unused.iter().map(|p| file_name(p)).collect();
     let mismatched: Vec<String> = result
@@ -576,10 +575,9 @@ fn drop_first_output(linear: Linear) -> Linear {
 /// Writes the project's own format, its weights stored at `meta.dtype` (atomically: a
 /// temporary file renamed into place). At f32 each tensor is read back from the device only
 /// when the writer reaches it.
-#[cfg(feature = "std")]
 pub fn save_burnpack(network: &Network, meta: &WeightsMeta, path: &std::path::Path) -> Result<(), String> {
     let json = serde_json::to_string(meta).map_err(|e| e.to_string())?;
-    let tensors = each_network!(network, n => n.collect(None, None, false));
+    let tensors = network.collect(None, None, false);
     let mut writer = burn_pack::Writer::new(storage::encode(tensors, meta.dtype)?);
     for (key, value) in burn::store::BurnpackStore::default_metadata() {
         writer = writer.with_metadata(&key, &value);

@@ -9,7 +9,7 @@ use std::process::Command;
 use burn::prelude::*;
 use common::*;
 use image::{Rgb, RgbImage};
-use inception::cam::{ClassMap, class_activation_maps, split_maps};
+use inception::cam::{ClassMap, ClassMaps, class_activation_maps, every_class_map, split_maps};
 use inception::{Arch, Network, Preprocess, load_weights};
 
 fn network(device: &Device) -> Network {
@@ -36,11 +36,14 @@ fn maps(
     let [_, _, h, w] = features.dims();
     let cams = class_activation_maps(network, features.clone(), classes).unwrap();
     assert_eq!(cams.dims(), [1, classes.len(), h, w]);
-    (
-        to_vec(logits),
-        to_vec(features),
-        split_maps(&to_vec(cams), classes, h, w),
-    )
+    let split = split_maps(&to_vec(cams), classes, h, w);
+    // The pipeline's maps of every class hold the same maps.
+    let every = ClassMaps::new(to_vec(every_class_map(network, features.clone())), h, w);
+    for map in &split {
+        let same = every.of(map.class).unwrap();
+        assert!(max_abs_diff(&same.values, &map.values) <= 1e-5, "class {}", map.class);
+    }
+    (to_vec(logits), to_vec(features), split)
 }
 
 /// A grey photo with a bright, striped square of `side` pixels whose top-left corner is at

@@ -3,6 +3,7 @@
 
 mod common;
 
+use inception_test_support::png::png_header_only;
 use std::io::Cursor;
 
 use burn::prelude::*;
@@ -128,34 +129,6 @@ fn exif_orientation_is_applied() {
     let bottom = img.get_pixel(20, 55).0;
     assert!(top[0] > 200 && top[2] < 60, "top is red: {top:?}");
     assert!(bottom[2] > 200 && bottom[0] < 60, "bottom is blue: {bottom:?}");
-}
-
-/// A PNG with a valid signature and IHDR that claims `w x h` pixels and has no data.
-pub fn png_header_only(w: u32, h: u32) -> Vec<u8> {
-    let mut ihdr = b"IHDR".to_vec();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    out.extend_from_slice(&13u32.to_be_bytes());
-    out.extend_from_slice(&ihdr);
-    out.extend_from_slice(&crc32(&ihdr).to_be_bytes());
-    out
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[test]

@@ -153,7 +153,7 @@ fn scaling_changes_the_output_and_unscaled_differs_from_scaled() {
             .with_width(tiny)
             .with_residual_scale(scale)
             .init(&device);
-        let net = inception::model::synthetic::synthetic_weights(net, 7);
+        let net = inception::model::hashed::hashed_weights(net, 7);
         net.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap()
     };
     let a = logits(ResidualScale::Factor(0.1));

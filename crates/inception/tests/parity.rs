@@ -49,8 +49,11 @@ fn check(arch: Arch, backend: &str, form: Form) {
     let input = read_f32(dir.join("input.f32"));
     let x = Tensor::<4>::from_data(TensorData::new(input, [1, 3, 299, 299]), &device);
     let taps = timm_taps(arch);
-    let names: Vec<&str> = taps.iter().map(|(ours, _)| *ours).collect();
-    let (logits, tapped) = network.forward_with_taps(x, &names);
+    let (logits, outputs) = network.forward_with_taps(x);
+    let tapped: Vec<_> = outputs
+        .into_iter()
+        .filter(|(name, _)| taps.iter().any(|(ours, _)| ours == name))
+        .collect();
     let logits = to_vec(logits);
     let expected = read_f32(dir.join("logits.f32"));
 
@@ -121,11 +124,11 @@ fn inception_v4_wgpu() {
 /// every native backend, and they are not degenerate.
 #[test]
 fn synthetic_weights_agree_across_backends() {
-    use inception::model::synthetic::{synthetic_input, synthetic_weights};
+    use inception::model::hashed::{hashed_input, hashed_weights};
     let run = |backend: &str| {
         let device = device(backend);
-        let net = synthetic_weights(inception::NetworkConfig::new(Arch::InceptionResnetV2).init(&device), 0);
-        let x = Tensor::<4>::from_data(TensorData::new(synthetic_input(1, 75, 0), [1, 3, 75, 75]), &device);
+        let net = hashed_weights(inception::NetworkConfig::new(Arch::InceptionResnetV2).init(&device), 0);
+        let x = Tensor::<4>::from_data(TensorData::new(hashed_input(1, 75, 0), [1, 3, 75, 75]), &device);
         to_vec(net.forward(x))
     };
     let flex = run("flex");
@@ -151,12 +154,12 @@ fn folding_batch_norm_keeps_the_logits_of_every_network() {
     use inception::NetworkConfig;
     use inception::model::Width;
     use inception::model::fold::{FoldedLayers, folded_layers};
-    use inception::model::synthetic::{synthetic_input, synthetic_weights};
+    use inception::model::hashed::{hashed_input, hashed_weights};
     let device = device("flex");
-    let x = || Tensor::<4>::from_data(TensorData::new(synthetic_input(1, 75, 1), [1, 3, 75, 75]), &device);
+    let x = || Tensor::<4>::from_data(TensorData::new(hashed_input(1, 75, 1), [1, 3, 75, 75]), &device);
     for arch in Arch::ALL {
         let config = NetworkConfig::new(arch).with_width(Width::new(0.25).unwrap());
-        let network = synthetic_weights(config.init(&device), 3);
+        let network = hashed_weights(config.init(&device), 3);
         let layers = folded_layers(&network).layers;
         assert!(layers > 20, "{arch}: {layers} BasicConv2d layers found");
         assert_eq!(folded_layers(&network), FoldedLayers { folded: 0, layers });

@@ -5,9 +5,10 @@ mod common;
 
 use burn::prelude::*;
 use common::shape_of;
+use inception::model::TrainableParams;
 use inception::{Arch, NetworkConfig};
 
-fn summary(arch: Arch, classes: usize, size: usize) -> Result<inception::Summary, inception::model::trace::TraceError> {
+fn summary(arch: Arch, classes: usize, size: usize) -> Result<inception::Summary, inception::model::InputTooSmall> {
     NetworkConfig::new(arch)
         .with_num_classes(classes)
         .init(&Device::flex())
@@ -18,9 +19,9 @@ fn summary(arch: Arch, classes: usize, size: usize) -> Result<inception::Summary
 fn parameter_counts_equal_timm() {
     // timm 1.0.31, ../shared/oracle/*.info.json
     let irv2 = NetworkConfig::new(Arch::InceptionResnetV2).init(&Device::flex());
-    assert_eq!(irv2.num_params(), 55_843_464);
+    assert_eq!(irv2.trainable_params(), 55_843_464);
     let v4 = NetworkConfig::new(Arch::InceptionV4).init(&Device::flex());
-    assert_eq!(v4.num_params(), 42_679_816);
+    assert_eq!(v4.trainable_params(), 42_679_816);
     // The summary's total is the same count, row by row.
     assert_eq!(irv2.summary(299, 299).unwrap().params, 55_843_464);
     assert_eq!(v4.summary(299, 299).unwrap().params, 42_679_816);
@@ -83,4 +84,37 @@ fn forward_at_a_small_size_runs_and_has_the_right_shape() {
     let x = Tensor::<4>::zeros([2, 3, 75, 75], &device);
     assert_eq!(net.check_input(75, 75).unwrap().channels, 1536);
     assert_eq!(net.forward(x).dims(), [2, 7]);
+}
+
+/// The layer table's shapes are the forward pass's: every top-level block's output, for all
+/// four networks at a small width (so a shape rule written wrong in a block's
+/// `output_shape` fails here, not in a user's input check).
+#[test]
+fn the_layer_table_has_the_shapes_of_the_forward_pass() {
+    let device = Device::flex();
+    for arch in Arch::ALL {
+        for size in [75, 96] {
+            let net = NetworkConfig::new(arch)
+                .with_num_classes(5)
+                .with_width(inception::model::Width::new(0.25).unwrap())
+                .init(&device);
+            let table = net.summary(size, size).unwrap();
+            let (logits, outputs) = net.forward_with_taps(Tensor::<4>::zeros([1, 3, size, size], &device));
+            assert_eq!(
+                outputs.len() + 2,
+                table.layers.len(),
+                "{arch}: one row per block, pool, classifier"
+            );
+            for ((name, output), row) in outputs.iter().zip(&table.layers) {
+                let [_, c, h, w] = output.dims();
+                assert_eq!(*name, row.name, "{arch}");
+                assert_eq!(
+                    [c, h, w],
+                    [row.output.channels, row.output.height, row.output.width],
+                    "{arch} at {size}: {name}"
+                );
+            }
+            assert_eq!(logits.dims(), [1, 5], "{arch}");
+        }
+    }
 }

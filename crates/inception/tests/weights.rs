@@ -4,6 +4,7 @@
 mod common;
 
 use burn::prelude::*;
+use burn::store::ModuleSnapshot;
 use common::*;
 use inception::storage::StorageDtype;
 use inception::weights::{
@@ -19,6 +20,10 @@ fn fixture_weights(arch: Arch) -> Vec<u8> {
 #[test]
 fn timm_names_map_both_ways() {
     for arch in Arch::TIMM {
+        let network = NetworkConfig::new(arch).init(&Device::flex());
+        let paths: std::collections::HashSet<String> =
+            network.collect(None, None, false).into_iter().map(|t| t.name).collect();
+        let mut mapped = 0;
         let keys = std::fs::read_to_string(format!(
             "{}/../../../shared/oracle/{}.keys.txt",
             env!("CARGO_MANIFEST_DIR"),
@@ -30,12 +35,27 @@ fn timm_names_map_both_ways() {
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| l.split('\t').next())
         {
-            if key.ends_with("num_batches_tracked") || key.contains(".bn.") {
+            // PyTorch's BatchNorm counter: burn has none, and the loader drops it.
+            if key.ends_with("num_batches_tracked") {
                 continue;
             }
-            let path = timm_to_module_path(arch, key);
+            // BatchNorm keys too: the loader's PyTorch adapter then renames `bn.weight` and
+            // `bn.bias` to burn's `bn.gamma` and `bn.beta`.
+            let path = timm_to_module_path(arch, key)
+                .replace(".bn.weight", ".bn.gamma")
+                .replace(".bn.bias", ".bn.beta");
+            assert!(
+                paths.contains(&path),
+                "{arch}: {key} -> {path}, which the network does not have"
+            );
             assert_eq!(module_path_to_timm(arch, &path), key, "{arch}: {key} -> {path}");
+            mapped += 1;
         }
+        assert_eq!(
+            mapped,
+            paths.len(),
+            "{arch}: every tensor of the network has a timm key"
+        );
     }
     assert_eq!(
         timm_to_module_path(Arch::InceptionV4, "features.12.branch3.1.conv.weight"),

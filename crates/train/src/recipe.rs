@@ -11,7 +11,6 @@ use burn::optim::{ModuleOptimizer, RmsPropConfig};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use inception::Network;
-use inception::model::MapModule;
 
 use crate::config::{OptimizerKind, TrainConfig};
 use crate::rmsprop_tf::RmsPropTf;
@@ -69,22 +68,10 @@ pub fn dropout_mask(batch: usize, features: usize, p: f64, rng: &mut Rng, device
 
 /// Puts a network into training mode on an autodiff device (or back, with `valid`).
 pub fn to_training(network: Network, device: &Device) -> Network {
-    struct Train;
-    impl MapModule for Train {
-        fn map<M: Module>(self, module: M) -> M {
-            module.train()
-        }
-    }
-    network.to_device(device).map(Train)
+    network.to_device(device).train()
 }
 
 /// A snapshot without autodiff, for evaluation and export.
 pub fn to_valid(network: &Network) -> Network {
-    struct Valid;
-    impl MapModule for Valid {
-        fn map<M: Module>(self, module: M) -> M {
-            module.valid()
-        }
-    }
-    network.clone().map(Valid)
+    network.valid()
 }

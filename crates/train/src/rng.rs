@@ -2,7 +2,7 @@
 //! resumed run makes exactly the choices the uninterrupted run would have made, whatever
 //! the number of worker threads.
 
-use inception::model::synthetic::splitmix64 as mix;
+use inception::hash::splitmix64 as mix;
 
 /// A small generator seeded from coordinates.
 #[derive(Clone, Debug)]

@@ -11,9 +11,7 @@ use burn::prelude::*;
 use inception_train::shapes::{ShapesConfig, write_dataset};
 use inception_train::{Start, TrainConfig, TrainRequest, train};
 
-#[path = "support/weights.rs"]
-mod weights;
-use weights::weights_of;
+use inception_test_support::network::weights_of;
 
 fn workdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("inception-interrupt-{}-{name}", std::process::id()));

@@ -70,11 +70,7 @@ fn setup() -> Setup {
     let step_dir = dir.join("train_step");
     let device = Device::flex();
     let before = load(&dir.join("weights.safetensors"), &device);
-    let input: Vec<f32> = std::fs::read(step_dir.join("input.f32"))
-        .unwrap()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-        .collect();
+    let input = inception_test_support::read_f32(step_dir.join("input.f32"));
     let labels: Vec<i64> = serde_json::from_slice(&std::fs::read(step_dir.join("labels.json")).unwrap()).unwrap();
     let step_json = read_json(&step_dir.join("step.json"));
     let shape: [usize; 4] = serde_json::from_value(step_json["shape"].clone()).unwrap();

@@ -1,10 +1,10 @@
-//! The object a Web Worker holds: the network, its labels and preprocessing, its device.
+//! The object a Web Worker holds: the model crate's [`Pipeline`] on the device the browser
+//! offers, and the JavaScript shapes of its answers.
 
 use burn::prelude::*;
-use inception::cam::{class_activation_maps, split_maps};
-use inception::inference::{batch_input, top_k};
+use inception::pipeline::{Answer, Pipeline};
 use inception::preprocess::CropWindow;
-use inception::{Network, WeightsMeta, decode_image, load_weights};
+use inception::{LoadedWeights, Network, WeightsMeta, load_weights};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -12,10 +12,7 @@ use crate::device::{Backend, init_device};
 
 #[wasm_bindgen]
 pub struct Classifier {
-    network: Network,
-    meta: WeightsMeta,
-    labels: Vec<String>,
-    device: Device,
+    pipeline: Pipeline,
     backend: Backend,
 }
 
@@ -66,27 +63,20 @@ impl Classifier {
     /// Loads weights (this project's `.bpk`, or a timm `.safetensors`) onto WebGPU, or onto
     /// the CPU when WebGPU is missing or `allow_gpu` is false.
     pub async fn load(weights: Vec<u8>, allow_gpu: bool) -> Result<Classifier, JsError> {
-        let (device, backend) = init_device(allow_gpu).await;
-        // Loaded on the host, where the BatchNorm fold runs, then moved to `device`.
+        // Loaded on the host, where the BatchNorm fold runs, then moved to the device.
         let loaded = load_weights(weights, None, "page", &Device::flex()).map_err(js_error)?;
-        let labels = loaded.meta.labels();
-        Ok(Classifier {
-            network: loaded.network.for_inference(&device),
-            meta: loaded.meta,
-            labels,
-            device,
-            backend,
-        })
+        Ok(Self::on_device(loaded, allow_gpu).await)
     }
 
     /// `{arch, num_classes, input_size, source, dtype, backend: {kind, fallback_reason}}`.
     pub fn info(&self) -> Result<JsValue, JsError> {
+        let meta = self.pipeline.meta();
         let info = Info {
-            arch: self.meta.arch.name(),
-            num_classes: self.meta.num_classes,
-            input_size: self.meta.preprocess.input_size,
-            source: &self.meta.source,
-            dtype: self.meta.dtype.name(),
+            arch: meta.arch.name(),
+            num_classes: meta.num_classes,
+            input_size: meta.preprocess.input_size,
+            source: &meta.source,
+            dtype: meta.dtype.name(),
             backend: &self.backend,
         };
         serde_wasm_bindgen::to_value(&info).map_err(js_error)
@@ -98,31 +88,27 @@ impl Classifier {
     /// maps, to draw over `crop`, the part of the image the network saw.
     pub async fn classify(&self, image: Vec<u8>) -> Result<JsValue, JsError> {
         let started = now_ms();
-        let decoded = decode_image(&image).map_err(js_error)?;
-        let preprocess = &self.meta.preprocess;
-        let input = preprocess.apply(&decoded);
-        let crop = preprocess.crop_window(decoded.width() as usize, decoded.height() as usize);
+        let prepared = self.pipeline.prepare(&image).map_err(js_error)?;
         let preprocessed = now_ms();
-        let size = preprocess.input_size;
-        let x = batch_input(&self.network, &[input], size, &self.device).map_err(js_error)?;
-        let (logits, features) = self.network.forward_with_features(x);
-        let top5 = top_k(&read(logits).await?, &self.labels, 5).map_err(js_error)?;
-        let classes: Vec<usize> = top5.iter().map(|p| p.index).collect();
-        let [_, _, height, width] = features.dims();
-        let cams = class_activation_maps(&self.network, features, &classes).map_err(js_error)?;
-        let maps = split_maps(&read(cams).await?, &classes, height, width)
+        let outputs = self
+            .pipeline
+            .forward(&[&prepared], true)
+            .map_err(js_error)?
+            .read_async()
+            .await
+            .map_err(js_error)?;
+        let answer = self
+            .pipeline
+            .answers(outputs, 5)
             .into_iter()
-            .map(|m| HeatMap {
-                class: m.class,
-                width: m.width,
-                height: m.height,
-                rgba: m.heat_rgba(),
-            })
-            .collect();
+            .next()
+            .ok_or_else(|| JsError::new("the network gave no result"))?
+            .map_err(js_error)?;
+        let maps = heat_maps(&answer);
         let result = Classification {
-            top5,
+            top5: answer.top,
             maps,
-            crop,
+            crop: prepared.window,
             preprocess_ms: preprocessed - started,
             inference_ms: now_ms() - preprocessed,
         };
@@ -131,21 +117,35 @@ impl Classifier {
 
     /// Logits for an already preprocessed `[3, size, size]` input (benchmarks and tests).
     pub async fn logits_for(&self, input: Vec<f32>, size: usize) -> Result<Vec<f32>, JsError> {
-        self.logits(&[input], size).await
+        if input.len() != 3 * size * size {
+            return Err(JsError::new("input length is not 3 x size x size"));
+        }
+        let outputs = self
+            .pipeline
+            .forward_inputs(&[&input], size)
+            .map_err(js_error)?
+            .read_async()
+            .await
+            .map_err(js_error)?;
+        Ok(outputs.logits)
     }
 }
 
 impl Classifier {
-    /// A classifier around an existing network on the host (tests, synthetic weights).
+    /// A classifier around an existing network on the host (tests, hash-derived weights).
     pub async fn from_network(network: Network, meta: WeightsMeta, allow_gpu: bool) -> Classifier {
-        let (device, backend) = init_device(allow_gpu).await;
-        let network = network.for_inference(&device);
-        let labels = meta.labels();
-        Classifier {
+        let loaded = LoadedWeights {
             network,
             meta,
-            labels,
-            device,
+            format: inception::weights::WeightsFormat::Burnpack,
+        };
+        Self::on_device(loaded, allow_gpu).await
+    }
+
+    async fn on_device(loaded: LoadedWeights, allow_gpu: bool) -> Classifier {
+        let (device, backend) = init_device(allow_gpu).await;
+        Classifier {
+            pipeline: Pipeline::new(loaded, &device),
             backend,
         }
     }
@@ -153,18 +153,22 @@ impl Classifier {
     pub fn backend(&self) -> &Backend {
         &self.backend
     }
-
-    async fn logits(&self, inputs: &[Vec<f32>], size: usize) -> Result<Vec<f32>, JsError> {
-        if inputs.iter().any(|i| i.len() != 3 * size * size) {
-            return Err(JsError::new("input length is not 3 x size x size"));
-        }
-        let x = batch_input(&self.network, inputs, size, &self.device).map_err(js_error)?;
-        read(self.network.forward(x)).await
-    }
 }
 
-/// A tensor's values, read back from the device (asynchronously: WebGPU cannot block).
-async fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, JsError> {
-    let data = tensor.into_data_async().await.map_err(|e| js_error(format!("{e:?}")))?;
-    data.try_to_vec::<f32>().map_err(|e| js_error(format!("{e:?}")))
+/// The top classes' maps, coloured for the page.
+fn heat_maps(answer: &Answer) -> Vec<HeatMap> {
+    let Some(maps) = &answer.maps else {
+        return Vec::new();
+    };
+    answer
+        .top
+        .iter()
+        .filter_map(|p| maps.of(p.index))
+        .map(|m| HeatMap {
+            class: m.class,
+            width: m.width,
+            height: m.height,
+            rgba: m.heat_rgba(),
+        })
+        .collect()
 }

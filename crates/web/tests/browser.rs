@@ -8,8 +8,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use burn::prelude::*;
-use inception::model::synthetic::{synthetic_input, synthetic_weights};
+use inception::model::hashed::{hashed_input, hashed_weights};
 use inception::{Arch, NetworkConfig, WeightsMeta};
+use inception_test_support::{f32_values, top5};
 use inception_web::Classifier;
 use wasm_bindgen_test::*;
 
@@ -19,24 +20,14 @@ const SIZE: usize = 75;
 static EXPECTED: &[u8] = include_bytes!(env!("INCEPTION_WEB_EXPECTED"));
 
 async fn synthetic_classifier(allow_gpu: bool) -> Classifier {
-    let network = synthetic_weights(NetworkConfig::new(Arch::InceptionResnetV2).init(&Device::flex()), 0);
+    let network = hashed_weights(NetworkConfig::new(Arch::InceptionResnetV2).init(&Device::flex()), 0);
     let meta = WeightsMeta::new(Arch::InceptionResnetV2, 1000, "synthetic");
     Classifier::from_network(network, meta, allow_gpu).await
 }
 
-fn top5(v: &[f32]) -> Vec<usize> {
-    let mut i: Vec<usize> = (0..v.len()).collect();
-    i.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
-    i.truncate(5);
-    i
-}
-
 #[wasm_bindgen_test]
 async fn webgpu_logits_equal_native() {
-    let expected: Vec<f32> = EXPECTED
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let expected = f32_values(EXPECTED);
     assert_eq!(expected.len(), 1000);
     let classifier = synthetic_classifier(true).await;
     assert_eq!(
@@ -45,7 +36,7 @@ async fn webgpu_logits_equal_native() {
         "no WebGPU: {:?}",
         classifier.backend().fallback_reason
     );
-    let logits = match classifier.logits_for(synthetic_input(1, SIZE, 0), SIZE).await {
+    let logits = match classifier.logits_for(hashed_input(1, SIZE, 0), SIZE).await {
         Ok(l) => l,
         Err(_) => panic!("inference failed on WebGPU"),
     };

@@ -13,7 +13,8 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use super::trace::{FeatureShape, Trace, TraceError};
+use super::block::Block;
+use super::shape::{Cost, FeatureShape, InputTooSmall};
 
 /// BatchNorm epsilon of the TF-slim checkpoints (timm uses the same).
 pub const BN_EPS: f64 = 1e-3;
@@ -75,19 +76,6 @@ pub struct BasicConv2d {
 }
 
 impl BasicConv2d {
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        // On an autodiff device the BatchNorm may be training, which needs the batch's own
-        // statistics: only inference takes the folded path.
-        if self.folded.is_enabled()
-            && !x.device().is_autodiff()
-            && let Some(options) = self.conv_options()
-        {
-            // The shift is the convolution's bias, added in the convolution's own output pass.
-            return relu(conv2d(x, self.conv.weight.val(), Some(self.bn.beta.val()), options));
-        }
-        relu(self.bn.forward(self.conv.forward(x)))
-    }
-
     /// The options `Conv2d::forward` builds, for the explicit padding this layer is made with.
     fn conv_options(&self) -> Option<ConvOptions<2>> {
         let c = &self.conv;
@@ -101,25 +89,23 @@ impl BasicConv2d {
             _ => None,
         }
     }
+}
 
-    pub fn out_channels(&self) -> usize {
-        self.conv.weight.dims()[0]
+impl Block for BasicConv2d {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        // On an autodiff device the BatchNorm may be training, which needs the batch's own
+        // statistics: only inference takes the folded path.
+        if self.folded.is_enabled()
+            && !x.device().is_autodiff()
+            && let Some(options) = self.conv_options()
+        {
+            // The shift is the convolution's bias, added in the convolution's own output pass.
+            return relu(conv2d(x, self.conv.weight.val(), Some(self.bn.beta.val()), options));
+        }
+        relu(self.bn.forward(self.conv.forward(x)))
     }
 
-    pub(crate) fn trace(&self, input: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
+    fn output_shape(&self, input: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
         t.conv2d(&self.conv, input)
     }
-}
-
-/// Runs a chain of `BasicConv2d` (timm's `nn.Sequential` branches).
-pub fn forward_chain(chain: &[BasicConv2d], x: Tensor<4>) -> Tensor<4> {
-    chain.iter().fold(x, |x, c| c.forward(x))
-}
-
-pub(crate) fn trace_chain(
-    chain: &[BasicConv2d],
-    input: FeatureShape,
-    t: &mut Trace,
-) -> Result<FeatureShape, TraceError> {
-    chain.iter().try_fold(input, |s, c| c.trace(s, t))
 }

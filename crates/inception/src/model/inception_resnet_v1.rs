@@ -12,12 +12,13 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::Stage;
 use super::basic_conv::{BasicConv2d, conv};
+use super::block::{NamedBlock, named};
+use super::network::Architecture;
 use super::pool::max_pool_3x3_s2;
 use super::reduction::{REDUCTION_A_RESNET_V1, REDUCTION_B_RESNET_V1, ReductionA, ResidualReductionB};
 use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
-use super::residual_body::{Body, BodySpec, body_stages};
+use super::residual_body::{Body, BodySpec, body_blocks};
 use super::width::Width;
 
 /// Figures 10-13: 5 x A at 256 channels, Reduction-A to 896, 10 x B, Reduction-B to
@@ -104,18 +105,18 @@ pub struct InceptionResnetV1 {
     pub classif: Linear,
 }
 
-impl InceptionResnetV1 {
-    pub fn stages(&self) -> Vec<Stage<'_>> {
+impl Architecture for InceptionResnetV1 {
+    fn blocks(&self) -> Vec<NamedBlock<'_>> {
         let stem = [
-            Stage::single("conv2d_1a", &self.conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_2a", &self.conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_2b", &self.conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::max_pool("maxpool_3a", &self.maxpool_3a),
-            Stage::single("conv2d_3b", &self.conv2d_3b, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_4a", &self.conv2d_4a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_4b", &self.conv2d_4b, BasicConv2d::forward, BasicConv2d::trace),
+            named("conv2d_1a", &self.conv2d_1a),
+            named("conv2d_2a", &self.conv2d_2a),
+            named("conv2d_2b", &self.conv2d_2b),
+            named("maxpool_3a", &self.maxpool_3a),
+            named("conv2d_3b", &self.conv2d_3b),
+            named("conv2d_4a", &self.conv2d_4a),
+            named("conv2d_4b", &self.conv2d_4b),
         ];
-        let body = body_stages(
+        let body = body_blocks(
             &self.repeat,
             &self.mixed_6a,
             &self.repeat_1,
@@ -123,5 +124,13 @@ impl InceptionResnetV1 {
             &self.repeat_2,
         );
         stem.into_iter().chain(body).collect()
+    }
+
+    fn classifier(&self) -> &Linear {
+        &self.classif
+    }
+
+    fn classifier_mut(&mut self) -> &mut Linear {
+        &mut self.classif
     }
 }

@@ -14,13 +14,14 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::Stage;
 use super::basic_conv::{BasicConv2d, conv};
-use super::pool::{AvgPoolProjection, four_branches, max_pool_3x3_s2, trace_four_branches};
+use super::block::{Block, NamedBlock, concat, concat_shape, named};
+use super::network::Architecture;
+use super::pool::{AvgPoolProjection, max_pool_3x3_s2};
 use super::reduction::{REDUCTION_A_RESNET_V2, REDUCTION_B_RESNET_V2, ReductionA, ResidualReductionB};
 use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
-use super::residual_body::{Body, BodySpec, body_stages};
-use super::trace::{FeatureShape, Trace, TraceError};
+use super::residual_body::{Body, BodySpec, body_blocks};
+use super::shape::{Cost, FeatureShape, InputTooSmall};
 use super::width::Width;
 
 /// Reduction-A of the released model, (k, l, m, n) = (256, 256, 384, 384).
@@ -79,13 +80,15 @@ impl Mixed5b {
             branch3: AvgPoolProjection::new(conv(w.c(192), w.c(64), [1, 1], 1, [0, 0], device)),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, x)
+impl Block for Mixed5b {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.branch0, &self.branch1, &self.branch2, &self.branch3], x)
     }
 
-    fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        trace_four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, s, t)
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.branch0, &self.branch1, &self.branch2, &self.branch3], s, t)
     }
 }
 
@@ -157,30 +160,34 @@ pub struct InceptionResnetV2 {
 /// the activation is taken.
 pub const TAPS: [&str; 5] = ["conv2d_2b", "conv2d_4a", "repeat", "repeat_1", "conv2d_7b"];
 
-impl InceptionResnetV2 {
-    /// The top-level stages in execution order, each as its checkpoint name.
-    pub fn stages(&self) -> Vec<Stage<'_>> {
+impl Architecture for InceptionResnetV2 {
+    fn blocks(&self) -> Vec<NamedBlock<'_>> {
         let stem = [
-            Stage::single("conv2d_1a", &self.conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_2a", &self.conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_2b", &self.conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::max_pool("maxpool_3a", &self.maxpool_3a),
-            Stage::single("conv2d_3b", &self.conv2d_3b, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::single("conv2d_4a", &self.conv2d_4a, BasicConv2d::forward, BasicConv2d::trace),
-            Stage::max_pool("maxpool_5a", &self.maxpool_5a),
-            Stage::single("mixed_5b", &self.mixed_5b, Mixed5b::forward, Mixed5b::trace),
+            named("conv2d_1a", &self.conv2d_1a),
+            named("conv2d_2a", &self.conv2d_2a),
+            named("conv2d_2b", &self.conv2d_2b),
+            named("maxpool_3a", &self.maxpool_3a),
+            named("conv2d_3b", &self.conv2d_3b),
+            named("conv2d_4a", &self.conv2d_4a),
+            named("maxpool_5a", &self.maxpool_5a),
+            named("mixed_5b", &self.mixed_5b),
         ];
-        let body = body_stages(
+        let body = body_blocks(
             &self.repeat,
             &self.mixed_6a,
             &self.repeat_1,
             &self.mixed_7a,
             &self.repeat_2,
         );
-        let tail = [
-            Stage::single("block8", &self.block8, Block8::forward, Block8::trace),
-            Stage::single("conv2d_7b", &self.conv2d_7b, BasicConv2d::forward, BasicConv2d::trace),
-        ];
+        let tail = [named("block8", &self.block8), named("conv2d_7b", &self.conv2d_7b)];
         stem.into_iter().chain(body).chain(tail).collect()
+    }
+
+    fn classifier(&self) -> &Linear {
+        &self.classif
+    }
+
+    fn classifier_mut(&mut self) -> &mut Linear {
+        &mut self.classif
     }
 }

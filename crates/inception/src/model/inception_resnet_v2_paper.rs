@@ -18,12 +18,13 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::Stage;
 use super::basic_conv::BasicConv2d;
-use super::inception_v4::{Mixed3a, Mixed4a, Mixed5a, V4Stem, v4_stem_stages};
+use super::block::NamedBlock;
+use super::inception_v4::{Mixed3a, Mixed4a, Mixed5a, V4Stem, v4_stem_blocks};
+use super::network::Architecture;
 use super::reduction::{REDUCTION_A_RESNET_V2, REDUCTION_B_RESNET_V2, ReductionA, ResidualReductionB};
 use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
-use super::residual_body::{Body, BodySpec, body_stages};
+use super::residual_body::{Body, BodySpec, body_blocks};
 use super::width::Width;
 
 /// Figures 16-19: 5 x A at 384 channels, Reduction-A to 1152, 10 x B, Reduction-B to
@@ -115,9 +116,9 @@ pub struct InceptionResnetV2Paper {
     pub classif: Linear,
 }
 
-impl InceptionResnetV2Paper {
-    pub fn stages(&self) -> Vec<Stage<'_>> {
-        let stem = v4_stem_stages(
+impl Architecture for InceptionResnetV2Paper {
+    fn blocks(&self) -> Vec<NamedBlock<'_>> {
+        let stem = v4_stem_blocks(
             &self.conv2d_1a,
             &self.conv2d_2a,
             &self.conv2d_2b,
@@ -125,7 +126,7 @@ impl InceptionResnetV2Paper {
             &self.mixed_4a,
             &self.mixed_5a,
         );
-        let body = body_stages(
+        let body = body_blocks(
             &self.repeat,
             &self.mixed_6a,
             &self.repeat_1,
@@ -133,5 +134,13 @@ impl InceptionResnetV2Paper {
             &self.repeat_2,
         );
         stem.into_iter().chain(body).collect()
+    }
+
+    fn classifier(&self) -> &Linear {
+        &self.classif
+    }
+
+    fn classifier_mut(&mut self) -> &mut Linear {
+        &mut self.classif
     }
 }

@@ -12,11 +12,12 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::Stage;
-use super::basic_conv::{BasicConv2d, conv, forward_chain, trace_chain};
-use super::pool::{AvgPoolProjection, four_branches, max_pool_3x3_s2, trace_four_branches};
+use super::basic_conv::{BasicConv2d, conv};
+use super::block::{Block, NamedBlock, concat, concat_shape, named};
+use super::network::Architecture;
+use super::pool::{AvgPoolProjection, max_pool_3x3_s2};
 use super::reduction::{REDUCTION_A_V4, ReductionA};
-use super::trace::{FeatureShape, Trace, TraceError};
+use super::shape::{Cost, FeatureShape, InputTooSmall};
 use super::width::Width;
 
 /// Stem, part 1: 147x147x64 -> 73x73x160 (max pool beside a stride-2 conv).
@@ -33,15 +34,15 @@ impl Mixed3a {
             conv: conv(w.c(64), w.c(96), [3, 3], 2, [0, 0], device),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(vec![self.maxpool.forward(x.clone()), self.conv.forward(x)], 1)
+impl Block for Mixed3a {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.maxpool, &self.conv], x)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let pooled = t.max_pool_3x3_s2(s)?;
-        let c = self.conv.trace(s, t)?;
-        Ok(c.with_channels(pooled.channels + c.channels))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.maxpool, &self.conv], s, t)
     }
 }
 
@@ -67,18 +68,15 @@ impl Mixed4a {
             ],
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(
-            vec![forward_chain(&self.branch0, x.clone()), forward_chain(&self.branch1, x)],
-            1,
-        )
+impl Block for Mixed4a {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.branch0, &self.branch1], x)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let b0 = trace_chain(&self.branch0, s, t)?;
-        let b1 = trace_chain(&self.branch1, s, t)?;
-        Ok(b0.with_channels(b0.channels + b1.channels))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.branch0, &self.branch1], s, t)
     }
 }
 
@@ -96,15 +94,15 @@ impl Mixed5a {
             maxpool: max_pool_3x3_s2(),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(vec![self.conv.forward(x.clone()), self.maxpool.forward(x)], 1)
+impl Block for Mixed5a {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.conv, &self.maxpool], x)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let c = self.conv.trace(s, t)?;
-        let pooled = t.max_pool_3x3_s2(s)?;
-        Ok(c.with_channels(c.channels + pooled.channels))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.conv, &self.maxpool], s, t)
     }
 }
 
@@ -133,13 +131,15 @@ impl InceptionA {
             branch3: AvgPoolProjection::new(conv(w.c(384), w.c(96), [1, 1], 1, [0, 0], device)),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, x)
+impl Block for InceptionA {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.branch0, &self.branch1, &self.branch2, &self.branch3], x)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        trace_four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, s, t)
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.branch0, &self.branch1, &self.branch2, &self.branch3], s, t)
     }
 }
 
@@ -171,13 +171,15 @@ impl InceptionB {
             branch3: AvgPoolProjection::new(conv(w.c(1024), w.c(128), [1, 1], 1, [0, 0], device)),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, x)
+impl Block for InceptionB {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.branch0, &self.branch1, &self.branch2, &self.branch3], x)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        trace_four_branches(&self.branch0, &self.branch1, &self.branch2, &self.branch3, s, t)
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.branch0, &self.branch1, &self.branch2, &self.branch3], s, t)
     }
 }
 
@@ -205,22 +207,15 @@ impl ReductionB {
             branch2: max_pool_3x3_s2(),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(
-            vec![
-                forward_chain(&self.branch0, x.clone()),
-                forward_chain(&self.branch1, x.clone()),
-                self.branch2.forward(x),
-            ],
-            1,
-        )
+impl Block for ReductionB {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.branch0, &self.branch1, &self.branch2], x)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let b0 = trace_chain(&self.branch0, s, t)?;
-        let c = b0.channels + trace_chain(&self.branch1, s, t)?.channels + t.max_pool_3x3_s2(s)?.channels;
-        Ok(b0.with_channels(c))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.branch0, &self.branch1, &self.branch2], s, t)
     }
 }
 
@@ -254,8 +249,10 @@ impl InceptionC {
             branch3: AvgPoolProjection::new(conv(w.c(1536), w.c(256), [1, 1], 1, [0, 0], device)),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+impl Block for InceptionC {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x1 = self.branch1_0.forward(x.clone());
         let x2 = self
             .branch2_2
@@ -273,15 +270,15 @@ impl InceptionC {
         )
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let b0 = self.branch0.trace(s, t)?;
-        let x1 = self.branch1_0.trace(s, t)?;
-        let b1 = self.branch1_1a.trace(x1, t)?.channels + self.branch1_1b.trace(x1, t)?.channels;
-        let x2 = self.branch2_0.trace(s, t)?;
-        let x2 = self.branch2_1.trace(x2, t)?;
-        let x2 = self.branch2_2.trace(x2, t)?;
-        let b2 = self.branch2_3a.trace(x2, t)?.channels + self.branch2_3b.trace(x2, t)?.channels;
-        let b3 = self.branch3.trace(s, t)?;
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        let b0 = self.branch0.output_shape(s, t)?;
+        let x1 = self.branch1_0.output_shape(s, t)?;
+        let b1 = self.branch1_1a.output_shape(x1, t)?.channels + self.branch1_1b.output_shape(x1, t)?.channels;
+        let x2 = self.branch2_0.output_shape(s, t)?;
+        let x2 = self.branch2_1.output_shape(x2, t)?;
+        let x2 = self.branch2_2.output_shape(x2, t)?;
+        let b2 = self.branch2_3a.output_shape(x2, t)?.channels + self.branch2_3b.output_shape(x2, t)?.channels;
+        let b3 = self.branch3.output_shape(s, t)?;
         Ok(b0.with_channels(b0.channels + b1 + b2 + b3.channels))
     }
 }
@@ -310,22 +307,22 @@ impl V4Stem {
     }
 }
 
-/// The stem's stages, in order.
-pub fn v4_stem_stages<'a>(
-    conv2d_1a: &'a BasicConv2d,
-    conv2d_2a: &'a BasicConv2d,
-    conv2d_2b: &'a BasicConv2d,
-    mixed_3a: &'a Mixed3a,
-    mixed_4a: &'a Mixed4a,
-    mixed_5a: &'a Mixed5a,
-) -> [Stage<'a>; 6] {
+/// The stem's blocks, in order.
+pub fn v4_stem_blocks<'a>(
+    conv2d_1a: &'a dyn Block,
+    conv2d_2a: &'a dyn Block,
+    conv2d_2b: &'a dyn Block,
+    mixed_3a: &'a dyn Block,
+    mixed_4a: &'a dyn Block,
+    mixed_5a: &'a dyn Block,
+) -> [NamedBlock<'a>; 6] {
     [
-        Stage::single("conv2d_1a", conv2d_1a, BasicConv2d::forward, BasicConv2d::trace),
-        Stage::single("conv2d_2a", conv2d_2a, BasicConv2d::forward, BasicConv2d::trace),
-        Stage::single("conv2d_2b", conv2d_2b, BasicConv2d::forward, BasicConv2d::trace),
-        Stage::single("mixed_3a", mixed_3a, Mixed3a::forward, Mixed3a::trace),
-        Stage::single("mixed_4a", mixed_4a, Mixed4a::forward, Mixed4a::trace),
-        Stage::single("mixed_5a", mixed_5a, Mixed5a::forward, Mixed5a::trace),
+        named("conv2d_1a", conv2d_1a),
+        named("conv2d_2a", conv2d_2a),
+        named("conv2d_2b", conv2d_2b),
+        named("mixed_3a", mixed_3a),
+        named("mixed_4a", mixed_4a),
+        named("mixed_5a", mixed_5a),
     ]
 }
 
@@ -400,9 +397,9 @@ pub const TIMM_FEATURES: [(usize, &str, usize); 11] = [
 /// Feature taps (timm's `feature_info`: features.2/.3/.9/.17/.21).
 pub const TAPS: [&str; 5] = ["conv2d_2b", "mixed_3a", "inception_a", "inception_b", "inception_c"];
 
-impl InceptionV4 {
-    pub fn stages(&self) -> Vec<Stage<'_>> {
-        let stem = v4_stem_stages(
+impl Architecture for InceptionV4 {
+    fn blocks(&self) -> Vec<NamedBlock<'_>> {
+        let stem = v4_stem_blocks(
             &self.conv2d_1a,
             &self.conv2d_2a,
             &self.conv2d_2b,
@@ -411,12 +408,20 @@ impl InceptionV4 {
             &self.mixed_5a,
         );
         let rest = [
-            Stage::repeated("inception_a", &self.inception_a, InceptionA::forward, InceptionA::trace),
-            Stage::single("reduction_a", &self.reduction_a, ReductionA::forward, ReductionA::trace),
-            Stage::repeated("inception_b", &self.inception_b, InceptionB::forward, InceptionB::trace),
-            Stage::single("reduction_b", &self.reduction_b, ReductionB::forward, ReductionB::trace),
-            Stage::repeated("inception_c", &self.inception_c, InceptionC::forward, InceptionC::trace),
+            named("inception_a", &self.inception_a),
+            named("reduction_a", &self.reduction_a),
+            named("inception_b", &self.inception_b),
+            named("reduction_b", &self.reduction_b),
+            named("inception_c", &self.inception_c),
         ];
         stem.into_iter().chain(rest).collect()
+    }
+
+    fn classifier(&self) -> &Linear {
+        &self.last_linear
+    }
+
+    fn classifier_mut(&mut self) -> &mut Linear {
+        &mut self.last_linear
     }
 }

@@ -4,8 +4,9 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
-use super::basic_conv::{BasicConv2d, forward_chain, trace_chain};
-use super::trace::{FeatureShape, Trace, TraceError};
+use super::basic_conv::BasicConv2d;
+use super::block::Block;
+use super::shape::{Cost, FeatureShape, InputTooSmall};
 
 /// 3x3 stride-2 max pool without padding: the grid reductions.
 pub fn max_pool_3x3_s2() -> MaxPool2d {
@@ -33,47 +34,14 @@ impl AvgPoolProjection {
             proj,
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+impl Block for AvgPoolProjection {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.proj.forward(self.pool.forward(x))
     }
 
-    pub(crate) fn trace(&self, input: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        self.proj.trace(input, t)
+    fn output_shape(&self, input: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        self.proj.output_shape(input, t)
     }
-}
-
-/// The four-branch pattern of Mixed_5b and Inception-A/B: a 1x1 conv, two conv chains and
-/// the pooling branch, concatenated on channels at the input's resolution.
-pub(crate) fn four_branches(
-    branch0: &BasicConv2d,
-    branch1: &[BasicConv2d],
-    branch2: &[BasicConv2d],
-    branch3: &AvgPoolProjection,
-    x: Tensor<4>,
-) -> Tensor<4> {
-    Tensor::cat(
-        vec![
-            branch0.forward(x.clone()),
-            forward_chain(branch1, x.clone()),
-            forward_chain(branch2, x.clone()),
-            branch3.forward(x),
-        ],
-        1,
-    )
-}
-
-pub(crate) fn trace_four_branches(
-    branch0: &BasicConv2d,
-    branch1: &[BasicConv2d],
-    branch2: &[BasicConv2d],
-    branch3: &AvgPoolProjection,
-    s: FeatureShape,
-    t: &mut Trace,
-) -> Result<FeatureShape, TraceError> {
-    let c = branch0.trace(s, t)?.channels
-        + trace_chain(branch1, s, t)?.channels
-        + trace_chain(branch2, s, t)?.channels
-        + branch3.trace(s, t)?.channels;
-    Ok(s.with_channels(c))
 }

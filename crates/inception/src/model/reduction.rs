@@ -5,9 +5,10 @@
 use burn::nn::pool::MaxPool2d;
 use burn::prelude::*;
 
-use super::basic_conv::{BasicConv2d, conv, forward_chain, trace_chain};
+use super::basic_conv::{BasicConv2d, conv};
+use super::block::{Block, concat, concat_shape};
 use super::pool::max_pool_3x3_s2;
-use super::trace::{FeatureShape, Trace, TraceError};
+use super::shape::{Cost, FeatureShape, InputTooSmall};
 use super::width::Width;
 
 /// The paper's Table 1: Reduction-A filter counts `(k, l, m, n)` per network.
@@ -62,22 +63,15 @@ impl ReductionA {
             branch2: max_pool_3x3_s2(),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(
-            vec![
-                self.branch0.forward(x.clone()),
-                forward_chain(&self.branch1, x.clone()),
-                self.branch2.forward(x),
-            ],
-            1,
-        )
+impl Block for ReductionA {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.branch0, &self.branch1, &self.branch2], x)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let b0 = self.branch0.trace(s, t)?;
-        let c = b0.channels + trace_chain(&self.branch1, s, t)?.channels + t.max_pool_3x3_s2(s)?.channels;
-        Ok(b0.with_channels(c))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.branch0, &self.branch1, &self.branch2], s, t)
     }
 }
 
@@ -131,25 +125,14 @@ impl ResidualReductionB {
             branch3: max_pool_3x3_s2(),
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        Tensor::cat(
-            vec![
-                forward_chain(&self.branch0, x.clone()),
-                forward_chain(&self.branch1, x.clone()),
-                forward_chain(&self.branch2, x.clone()),
-                self.branch3.forward(x),
-            ],
-            1,
-        )
+impl Block for ResidualReductionB {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        concat(&[&self.branch0, &self.branch1, &self.branch2, &self.branch3], x)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let b0 = trace_chain(&self.branch0, s, t)?;
-        let c = b0.channels
-            + trace_chain(&self.branch1, s, t)?.channels
-            + trace_chain(&self.branch2, s, t)?.channels
-            + t.max_pool_3x3_s2(s)?.channels;
-        Ok(b0.with_channels(c))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        concat_shape(&[&self.branch0, &self.branch1, &self.branch2, &self.branch3], s, t)
     }
 }

@@ -20,8 +20,9 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
-use super::basic_conv::{BasicConv2d, conv, forward_chain, trace_chain};
-use super::trace::{FeatureShape, Trace, TraceError};
+use super::basic_conv::{BasicConv2d, conv};
+use super::block::{Block, concat, concat_shape};
+use super::shape::{Cost, FeatureShape, InputTooSmall};
 use super::width::Width;
 
 /// How the residual branch is scaled before the sum.
@@ -139,24 +140,17 @@ impl Block35 {
             scale,
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mixed = Tensor::cat(
-            vec![
-                self.branch0.forward(x.clone()),
-                forward_chain(&self.branch1, x.clone()),
-                forward_chain(&self.branch2, x.clone()),
-            ],
-            1,
-        );
+impl Block for Block35 {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mixed = concat(&[&self.branch0, &self.branch1, &self.branch2], x.clone());
         residual(x, self.conv2d.forward(mixed), self.scale, true)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let c = self.branch0.trace(s, t)?.channels
-            + trace_chain(&self.branch1, s, t)?.channels
-            + trace_chain(&self.branch2, s, t)?.channels;
-        t.conv2d(&self.conv2d, s.with_channels(c))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        let mixed = concat_shape(&[&self.branch0, &self.branch1, &self.branch2], s, t)?;
+        self.conv2d.output_shape(mixed, t)
     }
 }
 
@@ -205,18 +199,17 @@ impl Block17 {
             scale,
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mixed = Tensor::cat(
-            vec![self.branch0.forward(x.clone()), forward_chain(&self.branch1, x.clone())],
-            1,
-        );
+impl Block for Block17 {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mixed = concat(&[&self.branch0, &self.branch1], x.clone());
         residual(x, self.conv2d.forward(mixed), self.scale, true)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let c = self.branch0.trace(s, t)?.channels + trace_chain(&self.branch1, s, t)?.channels;
-        t.conv2d(&self.conv2d, s.with_channels(c))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        let mixed = concat_shape(&[&self.branch0, &self.branch1], s, t)?;
+        self.conv2d.output_shape(mixed, t)
     }
 }
 
@@ -242,17 +235,16 @@ impl Block8 {
             no_relu,
         }
     }
+}
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let mixed = Tensor::cat(
-            vec![self.branch0.forward(x.clone()), forward_chain(&self.branch1, x.clone())],
-            1,
-        );
+impl Block for Block8 {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let mixed = concat(&[&self.branch0, &self.branch1], x.clone());
         residual(x, self.conv2d.forward(mixed), self.scale, !self.no_relu)
     }
 
-    pub(crate) fn trace(&self, s: FeatureShape, t: &mut Trace) -> Result<FeatureShape, TraceError> {
-        let c = self.branch0.trace(s, t)?.channels + trace_chain(&self.branch1, s, t)?.channels;
-        t.conv2d(&self.conv2d, s.with_channels(c))
+    fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
+        let mixed = concat_shape(&[&self.branch0, &self.branch1], s, t)?;
+        self.conv2d.output_shape(mixed, t)
     }
 }

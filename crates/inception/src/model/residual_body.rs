@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 
-use super::Stage;
+use super::block::{Block, NamedBlock, named};
 use super::reduction::{ReductionA, ReductionAFilters, ReductionBFilters, ResidualReductionB};
 use super::residual::{
     BLOCK8_SCALE, BLOCK17_SCALE, BLOCK35_SCALE, Block8, Block17, Block35, Block35Widths, FactorisedWidths,
@@ -55,24 +55,19 @@ impl BodySpec {
     }
 }
 
-/// The body's stages, named as in TF-slim's Inception-ResNet-v2.
-pub fn body_stages<'a>(
-    repeat: &'a [Block35],
-    mixed_6a: &'a ReductionA,
-    repeat_1: &'a [Block17],
-    mixed_7a: &'a ResidualReductionB,
-    repeat_2: &'a [Block8],
-) -> [Stage<'a>; 5] {
+/// The body's blocks, named as in TF-slim's Inception-ResNet-v2.
+pub fn body_blocks<'a>(
+    repeat: &'a dyn Block,
+    mixed_6a: &'a dyn Block,
+    repeat_1: &'a dyn Block,
+    mixed_7a: &'a dyn Block,
+    repeat_2: &'a dyn Block,
+) -> [NamedBlock<'a>; 5] {
     [
-        Stage::repeated("repeat", repeat, Block35::forward, Block35::trace),
-        Stage::single("mixed_6a", mixed_6a, ReductionA::forward, ReductionA::trace),
-        Stage::repeated("repeat_1", repeat_1, Block17::forward, Block17::trace),
-        Stage::single(
-            "mixed_7a",
-            mixed_7a,
-            ResidualReductionB::forward,
-            ResidualReductionB::trace,
-        ),
-        Stage::repeated("repeat_2", repeat_2, Block8::forward, Block8::trace),
+        named("repeat", repeat),
+        named("mixed_6a", mixed_6a),
+        named("repeat_1", repeat_1),
+        named("mixed_7a", mixed_7a),
+        named("repeat_2", repeat_2),
     ]
 }

@@ -1,8 +1,10 @@
-//! Shape and cost tracing without running the network: output shapes, FLOPs, and a clear
-//! error when an input is too small for the stride-2 reductions.
+//! Shapes and costs without running the network: each block's output shape for an input
+//! shape, the FLOPs on the way, and a clear error when an input is too small for the
+//! stride-2 reductions (burn would panic inside the convolution instead).
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
 
 /// `[channels, height, width]` of one image's feature map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -38,19 +40,19 @@ impl std::fmt::Display for FeatureShape {
     input.height,
     input.width
 )]
-pub struct TraceError {
+pub struct InputTooSmall {
     pub layer: String,
     pub input: FeatureShape,
     pub kernel_h: usize,
     pub kernel_w: usize,
 }
 
-/// Accumulates multiply-add FLOPs (2 per MAC, convolutions and the classifier only, as
-/// `torch.utils.flop_counter` counts them) while blocks report their layers.
+/// The running cost of a shape walk: multiply-add FLOPs (2 per MAC, convolutions and the
+/// classifier only, as `torch.utils.flop_counter` counts them), and the name of the
+/// top-level block being walked, for the error.
 #[derive(Debug, Default)]
-pub struct Trace {
+pub struct Cost {
     pub flops: u64,
-    /// Name of the block being traced, for error messages.
     pub block: String,
 }
 
@@ -58,47 +60,52 @@ fn out_size(size: usize, pad: usize, kernel: usize, stride: usize) -> Option<usi
     (size + pad).checked_sub(kernel).map(|s| s / stride + 1)
 }
 
-impl Trace {
-    fn too_small(&self, input: FeatureShape, kernel: [usize; 2]) -> TraceError {
-        TraceError {
-            layer: self.block.clone(),
-            input,
-            kernel_h: kernel[0],
-            kernel_w: kernel[1],
-        }
+/// `(top, left, bottom, right)` padding of a 2D layer with a `kernel` window.
+fn pads(padding: &PaddingConfig2d, kernel: [usize; 2]) -> [usize; 4] {
+    let [kh, kw] = kernel;
+    match *padding {
+        PaddingConfig2d::Explicit(t, l, b, r) => [t, l, b, r],
+        PaddingConfig2d::Valid => [0; 4],
+        PaddingConfig2d::Same => [(kh - 1) / 2, (kw - 1) / 2, kh / 2, kw / 2],
     }
+}
 
-    /// A window of `kernel` moved by `stride` with `pads` = (top, left, bottom, right).
+impl Cost {
+    /// The output grid of a `kernel` window moved by `stride` over `input` with `pads`.
     fn window(
         &self,
         input: FeatureShape,
         kernel: [usize; 2],
         stride: [usize; 2],
         pads: [usize; 4],
-    ) -> Result<(usize, usize), TraceError> {
+    ) -> Result<(usize, usize), InputTooSmall> {
         let h = out_size(input.height, pads[0] + pads[2], kernel[0], stride[0]);
         let w = out_size(input.width, pads[1] + pads[3], kernel[1], stride[1]);
         match (h, w) {
             (Some(h), Some(w)) if h > 0 && w > 0 => Ok((h, w)),
-            _ => Err(self.too_small(input, kernel)),
+            _ => Err(InputTooSmall {
+                layer: self.block.clone(),
+                input,
+                kernel_h: kernel[0],
+                kernel_w: kernel[1],
+            }),
         }
     }
 
-    pub fn conv2d(&mut self, conv: &Conv2d, input: FeatureShape) -> Result<FeatureShape, TraceError> {
+    pub fn conv2d(&mut self, conv: &Conv2d, input: FeatureShape) -> Result<FeatureShape, InputTooSmall> {
         let [out_c, in_per_group, kh, kw] = conv.weight.dims();
-        let pads = match conv.padding {
-            PaddingConfig2d::Explicit(t, l, b, r) => [t, l, b, r],
-            PaddingConfig2d::Valid => [0; 4],
-            PaddingConfig2d::Same => [(kh - 1) / 2, (kw - 1) / 2, kh / 2, kw / 2],
-        };
-        let (h, w) = self.window(input, [kh, kw], conv.stride, pads)?;
+        let (h, w) = self.window(input, [kh, kw], conv.stride, pads(&conv.padding, [kh, kw]))?;
         self.flops += 2 * (out_c * in_per_group * kh * kw * h * w) as u64;
         Ok(FeatureShape::new(out_c, h, w))
     }
 
-    /// 3x3 stride-2 unpadded max pool (all the max pools of these networks).
-    pub fn max_pool_3x3_s2(&mut self, input: FeatureShape) -> Result<FeatureShape, TraceError> {
-        let (h, w) = self.window(input, [3, 3], [2, 2], [0; 4])?;
+    pub fn max_pool2d(&mut self, pool: &MaxPool2d, input: FeatureShape) -> Result<FeatureShape, InputTooSmall> {
+        let (h, w) = self.window(
+            input,
+            pool.kernel_size,
+            pool.stride,
+            pads(&pool.padding, pool.kernel_size),
+        )?;
         Ok(FeatureShape::new(input.channels, h, w))
     }
 

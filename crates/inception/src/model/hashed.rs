@@ -10,28 +10,20 @@ use burn::module::{ModuleMapper, Param};
 use burn::prelude::*;
 
 use super::Network;
-
-/// splitmix64: a well-mixed 64-bit integer hash (also the training crate's random
-/// source); `unit(i)` maps it to [-1, 1).
-pub fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use crate::hash::splitmix64;
 
 fn unit(seed: u64, index: u64) -> f32 {
     let bits = splitmix64(seed ^ splitmix64(index)) >> 40; // 24 random bits
     (bits as f32 / (1u64 << 23) as f32) - 1.0
 }
 
-struct Synthetic {
+struct Hashed {
     seed: u64,
     path: Vec<String>,
     tensors: u64,
 }
 
-impl ModuleMapper for Synthetic {
+impl ModuleMapper for Hashed {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -64,8 +56,8 @@ impl ModuleMapper for Synthetic {
 }
 
 /// Replaces every parameter and BatchNorm statistic with hash-derived values.
-pub fn synthetic_weights(network: Network, seed: u64) -> Network {
-    let mut mapper = Synthetic {
+pub fn hashed_weights(network: Network, seed: u64) -> Network {
+    let mut mapper = Hashed {
         seed,
         path: Vec::new(),
         tensors: 0,
@@ -74,7 +66,7 @@ pub fn synthetic_weights(network: Network, seed: u64) -> Network {
 }
 
 /// A `[batch, 3, size, size]` input in [-1, 1), as `(pixel / 255 - 0.5) / 0.5` would give.
-pub fn synthetic_input(batch: usize, size: usize, seed: u64) -> Vec<f32> {
+pub fn hashed_input(batch: usize, size: usize, seed: u64) -> Vec<f32> {
     (0..(batch * 3 * size * size) as u64).map(|i| unit(seed, i)).collect()
 }
 
