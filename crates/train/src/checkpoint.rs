@@ -4,7 +4,6 @@
 //! stays as `checkpoint.old/` until the new one is in place, and loading falls back to it.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::optim::OptimizerRecord;
@@ -12,6 +11,7 @@ use inception::Network;
 use inception::weights::{WeightsMeta, load_weights, save_burnpack};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic_file::{sync_dir, write_atomically};
 use crate::config::TrainConfig;
 use crate::metrics::{Accumulator, EpochMetrics};
 
@@ -29,6 +29,22 @@ pub struct TrainState {
     /// Training loss and accuracy of the epoch in progress, so far.
     pub epoch_train: Accumulator,
     pub history: Vec<EpochMetrics>,
+}
+
+impl TrainState {
+    /// The state of a run before its first step.
+    pub fn new(config: &TrainConfig, classes: &[String]) -> Self {
+        Self {
+            config: config.clone(),
+            classes: classes.to_vec(),
+            epoch: 0,
+            batch: 0,
+            global_step: 0,
+            ema_updates: 0,
+            epoch_train: Accumulator::default(),
+            history: Vec::new(),
+        }
+    }
 }
 
 pub struct Loaded {
@@ -52,26 +68,6 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ 
     move |source| CheckpointError::Io {
         path: path.display().to_string(),
         source,
-    }
-}
-
-/// Writes a file through a temporary name, flushed before the rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")));
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) {
-    // Persisting the rename itself; not supported everywhere, and harmless to skip there.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
     }
 }
 

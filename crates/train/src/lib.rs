@@ -15,6 +15,7 @@
 //! EMA, schedule and data order all come from the checkpoint, and every random choice is
 //! a hash of (seed, epoch, step, sample), never a generator's hidden state.
 
+pub mod atomic_file;
 pub mod checkpoint;
 pub mod config;
 pub mod data;

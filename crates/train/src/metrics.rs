@@ -47,7 +47,7 @@ pub fn write_csv(history: &[EpochMetrics], path: &Path) -> std::io::Result<()> {
         text.push_str(&row.csv_row());
         text.push('\n');
     }
-    crate::checkpoint::write_atomically(path, text.as_bytes())
+    crate::atomic_file::write_atomically(path, text.as_bytes())
 }
 
 /// Running sums over the batches of an epoch (kept in checkpoints for the epoch in progress).

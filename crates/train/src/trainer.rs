@@ -15,11 +15,12 @@ use inception::weights::{WeightsMeta, load_weights_file, save_burnpack};
 use inception::{Network, NetworkConfig, Preprocess};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::checkpoint::{self, TrainState, write_atomically};
+use crate::atomic_file::write_atomically;
+use crate::checkpoint::{self, TrainState};
 use crate::config::TrainConfig;
 use crate::data::{BatchLoader, Sample, View, scan};
 use crate::ema::Ema;
-use crate::learner::{EvalBatch, TrainBatch, Trainee, learner, schedule, train_step};
+use crate::learner::{EvalBatch, OptimizerSnapshot, TrainBatch, Trainee, learner, schedule, train_step};
 use crate::metrics::{Accumulator, EpochMetrics, write_csv};
 use crate::plot::curves_svg;
 use crate::recipe::{dropout_mask, to_training, to_valid};
@@ -71,181 +72,234 @@ pub struct TrainRequest<'a> {
 /// The name of the weights a run exports.
 pub const EXPORT_NAME: &str = "model.bpk";
 
+/// Runs (or continues) a training run: set up, then one epoch after another, each ended by
+/// an evaluation, the run's files and a checkpoint.
 pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
-    let TrainRequest {
-        config,
-        data,
-        run,
-        start,
-        device,
-        interrupt,
-        progress,
-        checkpoint_every,
-    } = request;
-    std::fs::create_dir_all(run).with_context(|| format!("creating {}", run.display()))?;
-    let ad_device = device.clone().autodiff();
-
-    let loaded = if let Start::Resume { .. } = start {
-        let loaded = checkpoint::load(run, &device)?;
-        Some(loaded.with_context(|| format!("{} has no checkpoint to resume from", run.display()))?)
-    } else {
-        if checkpoint::checkpoint_dir(run).exists() {
-            bail!(
-                "{} already holds a training run: continue it with --resume, or choose another --out",
-                run.display()
-            );
+    let mut run = Run::set_up(request)?;
+    while run.state.epoch < run.config.epochs {
+        match run.epoch()? {
+            Epoch::Finished(epoch) => run.end_epoch(epoch)?,
+            Epoch::Interrupted => return Ok(run.summary(Ending::Interrupted)),
+            Epoch::Diverged => return Ok(run.summary(Ending::Diverged)),
         }
-        None
-    };
-    let config = match (&loaded, start) {
-        (Some(l), Start::Resume { epochs }) => TrainConfig {
-            epochs: epochs.unwrap_or(l.state.config.epochs),
-            ..l.state.config.clone()
-        },
-        _ => config,
-    };
-    config.validate()?;
-    let network_config = NetworkConfig::new(config.arch)
-        .with_width(config.width()?)
-        .with_residual_scale(config.residual_scale);
-    network_config.validate()?;
-
-    let dataset = scan(data, config.val_fraction, config.seed)?;
-    if !dataset.skipped.is_empty() {
-        eprintln!(
-            "warning: skipped {} file(s) that are not readable images, e.g. {} ({})",
-            dataset.skipped.len(),
-            dataset.skipped[0].0.display(),
-            dataset.skipped[0].1
-        );
     }
-    if dataset.train.len() < config.batch_size {
-        bail!(
-            "{} training images, fewer than one batch of {}: lower --batch-size or add images",
-            dataset.train.len(),
-            config.batch_size
-        );
-    }
-    let classes = dataset.classes.clone();
+    Ok(run.summary(Ending::Completed))
+}
 
-    let (model, mut state, optimizer_record, ema_network) = match loaded {
-        Some(l) => {
-            if l.state.classes != classes {
+/// A run in progress: its recipe, its data, the learner and what surrounds it.
+struct Run<'a> {
+    folder: &'a Path,
+    config: TrainConfig,
+    device: Device,
+    ad_device: Device,
+    interrupt: Interrupt,
+    progress: bool,
+    checkpoint_every: Option<u64>,
+    state: TrainState,
+    learner: Learner<Trainee>,
+    optimizer_snapshot: OptimizerSnapshot,
+    ema: Option<Ema>,
+    board: Board,
+    meta: WeightsMeta,
+    classes: Vec<String>,
+    train_samples: Arc<Vec<Sample>>,
+    val_samples: Arc<Vec<Sample>>,
+    batches_per_epoch: usize,
+    num_features: usize,
+    exported: Option<PathBuf>,
+}
+
+/// How an epoch's loop of steps ended.
+enum Epoch {
+    /// Every step ran: the training figures, for [`Run::end_epoch`].
+    Finished(EpochTraining),
+    /// Ctrl-C: a checkpoint was written after the current step.
+    Interrupted,
+    /// The loss stopped being finite; nothing of that step was saved.
+    Diverged,
+}
+
+struct EpochTraining {
+    learning_rate: f64,
+    images: usize,
+    seconds: f64,
+}
+
+enum Ending {
+    Completed,
+    Interrupted,
+    Diverged,
+}
+
+impl<'a> Run<'a> {
+    /// A fresh run's network and state, or the checkpoint's; the data scanned and split;
+    /// the learner, the EMA and the logs ready.
+    fn set_up(request: TrainRequest<'a>) -> Result<Self> {
+        let TrainRequest {
+            config,
+            data,
+            run: folder,
+            start,
+            device,
+            interrupt,
+            progress,
+            checkpoint_every,
+        } = request;
+        std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
+        let ad_device = device.clone().autodiff();
+
+        let loaded = if let Start::Resume { .. } = start {
+            let loaded = checkpoint::load(folder, &device)?;
+            Some(loaded.with_context(|| format!("{} has no checkpoint to resume from", folder.display()))?)
+        } else {
+            if checkpoint::checkpoint_dir(folder).exists() {
                 bail!(
-                    "the data folder's classes ({}) differ from the run's ({})",
-                    classes.join(", "),
-                    l.state.classes.join(", ")
+                    "{} already holds a training run: continue it with --resume, or choose another --out",
+                    folder.display()
                 );
             }
-            let mut state = l.state;
-            state.config = config.clone();
-            (to_training(l.model, &ad_device), state, Some(l.optimizer), l.ema)
-        }
-        None => {
-            let model = initial_network(&config, &network_config, classes.len(), &device)?;
-            let state = TrainState {
-                config: config.clone(),
-                classes: classes.clone(),
-                epoch: 0,
-                batch: 0,
-                global_step: 0,
-                ema_updates: 0,
-                epoch_train: Accumulator::default(),
-                history: Vec::new(),
-            };
-            (to_training(model, &ad_device), state, None, None)
-        }
-    };
-    let mut ema = config.ema_decay.map(|decay| {
-        let start = ema_network.unwrap_or_else(|| to_valid(&model));
-        Ema::new(start, decay, state.ema_updates)
-    });
-    let num_features = model.num_features();
-    let train_samples = Arc::new(dataset.train);
-    let val_samples = Arc::new(dataset.val);
-    let batches_per_epoch = BatchLoader::epoch_len(train_samples.len(), &config, View::Train);
-    // burn-train's Learner runs every step: the schedule's step, the forward and backward
-    // passes (`TrainStep`), and the optimizer's step.
-    let mut learner = learner(
-        model,
-        &config,
-        optimizer_record,
-        schedule(&config, batches_per_epoch, state.global_step)?,
-    );
-    let optimizer_snapshot = learner.model().snapshot();
-    write_atomically(&run.join("config.json"), &serde_json::to_vec_pretty(&config)?)?;
-    // A resumed run's first logged step is the one after its checkpoint's.
-    let mut board = Board::open(run, (state.global_step > 0).then_some(state.global_step + 1));
+            None
+        };
+        let config = match (&loaded, start) {
+            (Some(l), Start::Resume { epochs }) => TrainConfig {
+                epochs: epochs.unwrap_or(l.state.config.epochs),
+                ..l.state.config.clone()
+            },
+            _ => config,
+        };
+        config.validate()?;
+        let network_config = NetworkConfig::new(config.arch)
+            .with_width(config.width()?)
+            .with_residual_scale(config.residual_scale);
+        network_config.validate()?;
 
-    let meta = WeightsMeta {
-        labels: Some(classes.clone()),
-        preprocess: Preprocess::timm_eval(config.arch).with_input_size(config.image_size),
-        width: config.width()?,
-        residual_scale: config.residual_scale,
-        ..WeightsMeta::new(config.arch, classes.len(), format!("trained: {}", run.display()))
-    };
-    // The trained weights and the optimizer's state after the last step (copied during that
-    // step when the loop asked for it; `None` carries the previous checkpoint's over).
-    let save_checkpoint = |state: &TrainState, learner: &Learner<Trainee>, ema: Option<&Ema>| {
-        let model = to_valid(&learner.model().network);
-        checkpoint::save(
-            run,
-            state,
-            &model,
-            ema.map(|e| &e.network),
-            optimizer_snapshot.take(),
-            &meta,
-        )
-        .with_context(|| {
-            format!(
-                "writing the checkpoint at step {} failed; the previous checkpoint in {} is intact and --resume continues from it",
-                state.global_step,
-                run.display()
-            )
-        })
-    };
-    let size = config.image_size;
-    let mut summary = RunSummary {
-        history: Vec::new(),
-        interrupted: false,
-        diverged: false,
-        exported: None,
-        meta: meta.clone(),
-        classes: classes.clone(),
-    };
+        let dataset = scan(data, config.val_fraction, config.seed)?;
+        if !dataset.skipped.is_empty() {
+            eprintln!(
+                "warning: skipped {} file(s) that are not readable images, e.g. {} ({})",
+                dataset.skipped.len(),
+                dataset.skipped[0].0.display(),
+                dataset.skipped[0].1
+            );
+        }
+        if dataset.train.len() < config.batch_size {
+            bail!(
+                "{} training images, fewer than one batch of {}: lower --batch-size or add images",
+                dataset.train.len(),
+                config.batch_size
+            );
+        }
+        let classes = dataset.classes.clone();
 
-    while state.epoch < config.epochs {
-        let epoch = state.epoch;
-        let learning_rate = config.learning_rate_at(epoch);
-        let loader = BatchLoader::new(train_samples.clone(), &config, View::Train, epoch, state.batch);
-        let bar = progress_bar(
+        let (model, state, optimizer_record, ema_network) = match loaded {
+            Some(l) => {
+                if l.state.classes != classes {
+                    bail!(
+                        "the data folder's classes ({}) differ from the run's ({})",
+                        classes.join(", "),
+                        l.state.classes.join(", ")
+                    );
+                }
+                let state = TrainState {
+                    config: config.clone(),
+                    ..l.state
+                };
+                (to_training(l.model, &ad_device), state, Some(l.optimizer), l.ema)
+            }
+            None => {
+                let model = initial_network(&config, &network_config, classes.len(), &device)?;
+                (
+                    to_training(model, &ad_device),
+                    TrainState::new(&config, &classes),
+                    None,
+                    None,
+                )
+            }
+        };
+        let ema = config.ema_decay.map(|decay| {
+            let start = ema_network.unwrap_or_else(|| to_valid(&model));
+            Ema::new(start, decay, state.ema_updates)
+        });
+        let num_features = model.num_features();
+        let batches_per_epoch = BatchLoader::epoch_len(dataset.train.len(), &config, View::Train);
+        // burn-train's Learner runs every step: the schedule's step, the forward and backward
+        // passes (`TrainStep`), and the optimizer's step.
+        let learner = learner(
+            model,
+            &config,
+            optimizer_record,
+            schedule(&config, batches_per_epoch, state.global_step)?,
+        );
+        let optimizer_snapshot = learner.model().snapshot();
+        write_atomically(&folder.join("config.json"), &serde_json::to_vec_pretty(&config)?)?;
+        // A resumed run's first logged step is the one after its checkpoint's.
+        let board = Board::open(folder, (state.global_step > 0).then_some(state.global_step + 1));
+        let meta = WeightsMeta {
+            labels: Some(classes.clone()),
+            preprocess: Preprocess::timm_eval(config.arch).with_input_size(config.image_size),
+            width: config.width()?,
+            residual_scale: config.residual_scale,
+            ..WeightsMeta::new(config.arch, classes.len(), format!("trained: {}", folder.display()))
+        };
+        Ok(Self {
+            folder,
+            config,
+            device,
+            ad_device,
+            interrupt,
             progress,
+            checkpoint_every,
+            state,
+            learner,
+            optimizer_snapshot,
+            ema,
+            board,
+            meta,
+            classes,
+            train_samples: Arc::new(dataset.train),
+            val_samples: Arc::new(dataset.val),
+            batches_per_epoch,
+            num_features,
+            exported: None,
+        })
+    }
+
+    /// The current epoch's steps, from where the state says it stands.
+    fn epoch(&mut self) -> Result<Epoch> {
+        let config = &self.config;
+        let epoch = self.state.epoch;
+        let learning_rate = config.learning_rate_at(epoch);
+        let loader = BatchLoader::new(self.train_samples.clone(), config, View::Train, epoch, self.state.batch);
+        let bar = progress_bar(
+            self.progress,
             loader.len() as u64,
             format!("epoch {}/{}", epoch + 1, config.epochs),
         );
-        bar.set_position(state.batch as u64);
+        bar.set_position(self.state.batch as u64);
         let started = Instant::now();
-        let mut images_this_session = 0usize;
+        let mut images = 0usize;
         for batch in loader {
-            let (images, labels) = batch.into_tensor(size, &ad_device);
+            let (batch_images, labels) = batch.into_tensor(config.image_size, &self.ad_device);
             let n = labels.len();
             let dropout_mask = (config.dropout > 0.0).then(|| {
-                let mut rng = Rng::at(&[config.seed, 0xD80, state.global_step]);
-                dropout_mask(n, num_features, config.dropout, &mut rng, &ad_device)
+                let mut rng = Rng::at(&[config.seed, 0xD80, self.state.global_step]);
+                dropout_mask(n, self.num_features, config.dropout, &mut rng, &self.ad_device)
             });
             // A checkpoint follows this step at the end of the epoch, every
             // `checkpoint_every` steps, and on Ctrl-C: the optimizer's state after it is
             // needed then.
-            let stop = interrupt.load(Ordering::SeqCst);
-            let end_of_epoch = state.batch + 1 == batches_per_epoch;
-            let periodic = checkpoint_every.is_some_and(|n| n > 0 && (state.global_step + 1) % n == 0);
+            let stop = self.interrupt.load(Ordering::SeqCst);
+            let end_of_epoch = self.state.batch + 1 == self.batches_per_epoch;
+            let periodic = self
+                .checkpoint_every
+                .is_some_and(|n| n > 0 && (self.state.global_step + 1) % n == 0);
             if stop || end_of_epoch || periodic {
-                optimizer_snapshot.request();
+                self.optimizer_snapshot.request();
             }
             let ClassificationOutput { loss, output, .. } = train_step(
-                &mut learner,
+                &mut self.learner,
                 TrainBatch {
-                    images,
+                    images: batch_images,
                     labels: labels.clone(),
                     dropout_mask,
                     label_smoothing: config.label_smoothing,
@@ -253,24 +307,24 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
             );
             let loss_value = read_f32(loss)?[0] as f64;
             let logits_host = read_f32(output)?;
-            if let Some(ema) = ema.as_mut() {
-                ema.update(to_valid(&learner.model().network));
-                state.ema_updates = ema.updates;
+            if let Some(ema) = self.ema.as_mut() {
+                ema.update(to_valid(&self.learner.model().network));
+                self.state.ema_updates = ema.updates;
             }
-            state.epoch_train.add(loss_value, &logits_host, &labels);
-            state.global_step += 1;
-            state.batch += 1;
-            images_this_session += n;
-            let rate = images_this_session as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            self.state.epoch_train.add(loss_value, &logits_host, &labels);
+            self.state.global_step += 1;
+            self.state.batch += 1;
+            images += n;
+            let rate = images as f64 / started.elapsed().as_secs_f64().max(1e-9);
             bar.set_message(format!(
                 "loss {:.4}  top-1 {:.1}%  {:.1} img/s",
-                state.epoch_train.loss(),
-                100.0 * state.epoch_train.top1(),
+                self.state.epoch_train.loss(),
+                100.0 * self.state.epoch_train.top1(),
                 rate
             ));
             bar.inc(1);
-            board.log(
-                state.global_step,
+            self.board.log(
+                self.state.global_step,
                 &[("train/loss", loss_value), ("train/learning_rate", learning_rate)],
             );
             if !loss_value.is_finite() {
@@ -279,44 +333,57 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 bar.abandon_with_message("the loss is no longer finite");
                 eprintln!(
                     "the loss is no longer finite (step {}): training stopped; the last checkpoint is kept",
-                    state.global_step
+                    self.state.global_step
                 );
-                summary.diverged = true;
-                summary.history = state.history;
-                return Ok(summary);
+                return Ok(Epoch::Diverged);
             }
             if stop {
                 bar.abandon_with_message("interrupted: checkpoint saved");
-                save_checkpoint(&state, &learner, ema.as_ref())?;
-                summary.interrupted = true;
-                summary.history = state.history.clone();
-                return Ok(summary);
+                self.save_checkpoint()?;
+                return Ok(Epoch::Interrupted);
             }
             // The end of the epoch has its own checkpoint, after the validation pass.
             if periodic && !end_of_epoch {
-                save_checkpoint(&state, &learner, ema.as_ref())?;
+                self.save_checkpoint()?;
             }
         }
         bar.finish();
-        let seconds = started.elapsed().as_secs_f64();
+        Ok(Epoch::Finished(EpochTraining {
+            learning_rate,
+            images,
+            seconds: started.elapsed().as_secs_f64(),
+        }))
+    }
 
-        let evaluated = ema
+    /// After an epoch's steps: the evaluation of the averaged (or current) weights, the
+    /// metrics, curves and logs, the exported weights and the checkpoint.
+    fn end_epoch(&mut self, training: EpochTraining) -> Result<()> {
+        let config = &self.config;
+        let evaluated = self
+            .ema
             .as_ref()
             .map(|e| e.network.clone())
-            .unwrap_or_else(|| to_valid(&learner.model().network));
-        let val = evaluate(&evaluated, val_samples.clone(), &config, &device, progress)?;
+            .unwrap_or_else(|| to_valid(&self.learner.model().network));
+        let val = evaluate(
+            &evaluated,
+            self.val_samples.clone(),
+            config,
+            &self.device,
+            self.progress,
+        )?;
+        let train = &self.state.epoch_train;
         let metrics = EpochMetrics {
-            epoch: epoch + 1,
-            learning_rate,
-            train_loss: state.epoch_train.loss(),
-            train_top1: state.epoch_train.top1(),
+            epoch: self.state.epoch + 1,
+            learning_rate: training.learning_rate,
+            train_loss: train.loss(),
+            train_top1: train.top1(),
             val_loss: val.loss(),
             val_top1: val.top1(),
             val_top5: val.top5(),
-            images_per_second: images_this_session as f64 / seconds.max(1e-9),
-            seconds,
+            images_per_second: training.images as f64 / training.seconds.max(1e-9),
+            seconds: training.seconds,
         };
-        if progress {
+        if self.progress {
             eprintln!(
                 "epoch {}: train loss {:.4} top-1 {:.1}% | val loss {:.4} top-1 {:.1}% top-5 {:.1}% | {:.1} img/s",
                 metrics.epoch,
@@ -328,8 +395,8 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 metrics.images_per_second
             );
         }
-        board.log(
-            state.global_step,
+        self.board.log(
+            self.state.global_step,
             &[
                 ("train/top1", metrics.train_top1),
                 ("val/loss", metrics.val_loss),
@@ -338,12 +405,12 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
                 ("images_per_second", metrics.images_per_second),
             ],
         );
-        state.history.push(metrics);
-        state.epoch += 1;
-        state.batch = 0;
-        state.epoch_train = Accumulator::default();
+        self.state.history.push(metrics);
+        self.state.epoch += 1;
+        self.state.batch = 0;
+        self.state.epoch_train = Accumulator::default();
 
-        write_csv(&state.history, &run.join("metrics.csv"))?;
+        write_csv(&self.state.history, &self.folder.join("metrics.csv"))?;
         let title = format!(
             "{} width {} residual scale {} lr {} batch {} image {} seed {}",
             config.arch,
@@ -354,14 +421,47 @@ pub fn train(request: TrainRequest<'_>) -> Result<RunSummary> {
             config.image_size,
             config.seed
         );
-        write_atomically(&run.join("curves.svg"), curves_svg(&state.history, &title).as_bytes())?;
-        let export = run.join(EXPORT_NAME);
-        save_burnpack(&evaluated, &meta, &export).map_err(anyhow::Error::msg)?;
-        summary.exported = Some(export);
-        save_checkpoint(&state, &learner, ema.as_ref())?;
+        write_atomically(
+            &self.folder.join("curves.svg"),
+            curves_svg(&self.state.history, &title).as_bytes(),
+        )?;
+        let export = self.folder.join(EXPORT_NAME);
+        save_burnpack(&evaluated, &self.meta, &export).map_err(anyhow::Error::msg)?;
+        self.exported = Some(export);
+        self.save_checkpoint()
     }
-    summary.history = state.history;
-    Ok(summary)
+
+    /// The trained weights and the optimizer's state after the last step (copied during that
+    /// step when the loop asked for it; `None` carries the previous checkpoint's over).
+    fn save_checkpoint(&self) -> Result<()> {
+        let model = to_valid(&self.learner.model().network);
+        checkpoint::save(
+            self.folder,
+            &self.state,
+            &model,
+            self.ema.as_ref().map(|e| &e.network),
+            self.optimizer_snapshot.take(),
+            &self.meta,
+        )
+        .with_context(|| {
+            format!(
+                "writing the checkpoint at step {} failed; the previous checkpoint in {} is intact and --resume continues from it",
+                self.state.global_step,
+                self.folder.display()
+            )
+        })
+    }
+
+    fn summary(self, ending: Ending) -> RunSummary {
+        RunSummary {
+            history: self.state.history,
+            interrupted: matches!(ending, Ending::Interrupted),
+            diverged: matches!(ending, Ending::Diverged),
+            exported: self.exported,
+            meta: self.meta,
+            classes: self.classes,
+        }
+    }
 }
 
 /// A fresh network, or one fine-tuned from `init_weights` with a new classifier when the
