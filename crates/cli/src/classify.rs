@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use image::RgbImage;
 use inception::cam::ClassMap;
-use inception::inference::Prediction;
+use inception::pipeline::Prediction;
 use inception::pipeline::{Pending, Pipeline, Prepared};
 use inception::weights::load_weights_file;
 use inception::{Arch, Manifest};

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use inception::inference::top_k;
 use inception::model::hashed::{hashed_input, hashed_weights};
 use inception::pipeline::input_tensor;
+use inception::pipeline::top_k;
 use inception::{Arch, NetworkConfig};
 
 use crate::backend::{Backend, read_logits};

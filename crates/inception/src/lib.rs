@@ -6,8 +6,8 @@
 //!
 //! This crate knows nothing of command lines or browsers: it builds the networks
 //! ([`model`]), loads weights ([`weights`]), runs the path from an image file to its
-//! classes ([`pipeline`]: [`preprocess`], the network, [`inference`]'s top-k, [`cam`]'s
-//! maps of where the network looked), and reads the
+//! classes ([`pipeline`]: [`preprocess`], the network, top-k, and [`cam`]'s maps of where
+//! the network looked), and reads the
 //! manifest that names a shipped weights file ([`manifest`]). It compiles for native targets
 //! and for `wasm32-unknown-unknown`; the backend (wgpu, flex, ndarray) is the caller's
 //! choice of [`burn::tensor::Device`].
@@ -16,7 +16,6 @@ pub mod arch;
 pub mod cam;
 pub mod hash;
 pub mod imagenet;
-pub mod inference;
 pub mod manifest;
 pub mod model;
 pub mod pipeline;

@@ -29,7 +29,7 @@ struct Info<'a> {
 
 #[derive(Serialize)]
 struct Classification {
-    top5: Vec<inception::inference::Prediction>,
+    top5: Vec<inception::pipeline::Prediction>,
     /// Where the network looked, for each of the top 5 (same order).
     maps: Vec<HeatMap>,
     /// The part of the decoded image the network saw, in its pixels.

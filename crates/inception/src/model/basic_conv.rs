@@ -13,8 +13,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 
-use super::block::Block;
-use super::shape::{Cost, FeatureShape, InputTooSmall};
+use super::block::{Block, Cost, FeatureShape, InputTooSmall};
 
 /// BatchNorm epsilon of the TF-slim checkpoints (timm uses the same).
 pub const BN_EPS: f64 = 1e-3;

@@ -17,8 +17,9 @@ use super::block::{NamedBlock, named};
 use super::network::Architecture;
 use super::pool::max_pool_3x3_s2;
 use super::reduction::{REDUCTION_A_RESNET_V1, REDUCTION_B_RESNET_V1, ReductionA, ResidualReductionB};
-use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
-use super::residual_body::{Body, BodySpec, body_blocks};
+use super::residual::{
+    Block8, Block17, Block35, Block35Widths, Body, BodySpec, FactorisedWidths, ResidualScale, body_blocks,
+};
 use super::width::Width;
 
 /// Figures 10-13: 5 x A at 256 channels, Reduction-A to 896, 10 x B, Reduction-B to

@@ -15,13 +15,13 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
 use super::basic_conv::{BasicConv2d, conv};
-use super::block::{Block, NamedBlock, concat, concat_shape, named};
+use super::block::{Block, Cost, FeatureShape, InputTooSmall, NamedBlock, concat, concat_shape, named};
 use super::network::Architecture;
 use super::pool::{AvgPoolProjection, max_pool_3x3_s2};
 use super::reduction::{REDUCTION_A_RESNET_V2, REDUCTION_B_RESNET_V2, ReductionA, ResidualReductionB};
-use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
-use super::residual_body::{Body, BodySpec, body_blocks};
-use super::shape::{Cost, FeatureShape, InputTooSmall};
+use super::residual::{
+    Block8, Block17, Block35, Block35Widths, Body, BodySpec, FactorisedWidths, ResidualScale, body_blocks,
+};
 use super::width::Width;
 
 /// Reduction-A of the released model, (k, l, m, n) = (256, 256, 384, 384).

@@ -23,8 +23,9 @@ use super::block::NamedBlock;
 use super::inception_v4::{Mixed3a, Mixed4a, Mixed5a, V4Stem, v4_stem_blocks};
 use super::network::Architecture;
 use super::reduction::{REDUCTION_A_RESNET_V2, REDUCTION_B_RESNET_V2, ReductionA, ResidualReductionB};
-use super::residual::{Block8, Block17, Block35, Block35Widths, FactorisedWidths, ResidualScale};
-use super::residual_body::{Body, BodySpec, body_blocks};
+use super::residual::{
+    Block8, Block17, Block35, Block35Widths, Body, BodySpec, FactorisedWidths, ResidualScale, body_blocks,
+};
 use super::width::Width;
 
 /// Figures 16-19: 5 x A at 384 channels, Reduction-A to 1152, 10 x B, Reduction-B to

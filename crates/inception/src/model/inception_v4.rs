@@ -13,11 +13,10 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
 use super::basic_conv::{BasicConv2d, conv};
-use super::block::{Block, NamedBlock, concat, concat_shape, named};
+use super::block::{Block, Cost, FeatureShape, InputTooSmall, NamedBlock, concat, concat_shape, named};
 use super::network::Architecture;
 use super::pool::{AvgPoolProjection, max_pool_3x3_s2};
 use super::reduction::{REDUCTION_A_V4, ReductionA};
-use super::shape::{Cost, FeatureShape, InputTooSmall};
 use super::width::Width;
 
 /// Stem, part 1: 147x147x64 -> 73x73x160 (max pool beside a stride-2 conv).

@@ -14,12 +14,9 @@ pub mod network;
 pub mod pool;
 pub mod reduction;
 pub mod residual;
-pub mod residual_body;
-pub mod shape;
 pub mod width;
 
-pub use block::{Block, NamedBlock, TrainableParams};
+pub use block::{Block, Cost, FeatureShape, InputTooSmall, NamedBlock, TrainableParams};
 pub use network::{Architecture, ConfigError, LayerRow, Network, NetworkConfig, Summary, global_average_pool};
 pub use residual::ResidualScale;
-pub use shape::{FeatureShape, InputTooSmall};
 pub use width::Width;

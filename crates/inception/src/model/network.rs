@@ -7,14 +7,13 @@ use burn::module::{Content, Devices, ModuleDisplay, ModuleDisplayDefault, Module
 use burn::nn::Linear;
 use burn::prelude::*;
 
-use super::block::{NamedBlock, TrainableParams};
+use super::block::{Cost, FeatureShape, InputTooSmall, NamedBlock, TrainableParams};
 use super::fold;
 use super::inception_resnet_v1::{InceptionResnetV1, InceptionResnetV1Config};
 use super::inception_resnet_v2::{InceptionResnetV2, InceptionResnetV2Config};
 use super::inception_resnet_v2_paper::{InceptionResnetV2Paper, InceptionResnetV2PaperConfig};
 use super::inception_v4::{InceptionV4, InceptionV4Config};
 use super::residual::ResidualScale;
-use super::shape::{Cost, FeatureShape, InputTooSmall};
 use super::width::Width;
 use crate::arch::Arch;
 

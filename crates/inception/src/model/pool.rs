@@ -5,8 +5,7 @@ use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
 use super::basic_conv::BasicConv2d;
-use super::block::Block;
-use super::shape::{Cost, FeatureShape, InputTooSmall};
+use super::block::{Block, Cost, FeatureShape, InputTooSmall};
 
 /// 3x3 stride-2 max pool without padding: the grid reductions.
 pub fn max_pool_3x3_s2() -> MaxPool2d {

@@ -6,9 +6,8 @@ use burn::nn::pool::MaxPool2d;
 use burn::prelude::*;
 
 use super::basic_conv::{BasicConv2d, conv};
-use super::block::{Block, concat, concat_shape};
+use super::block::{Block, Cost, FeatureShape, InputTooSmall, concat, concat_shape};
 use super::pool::max_pool_3x3_s2;
-use super::shape::{Cost, FeatureShape, InputTooSmall};
 use super::width::Width;
 
 /// The paper's Table 1: Reduction-A filter counts `(k, l, m, n)` per network.
