@@ -89,7 +89,7 @@ fn classify_matches_timm_and_import_round_trips() {
     let dir = fixture("inception_resnet_v2");
     let png = dir.join("input.png").display().to_string();
     let weights = dir.join("weights.safetensors").display().to_string();
-    let expected = read_f32(&dir.join("logits_timm_eval.f32"));
+    let expected = read_f32(dir.join("logits_timm_eval.f32"));
 
     let run = |weights: &str, backend: &str| -> serde_json::Value {
         let out = bin()
@@ -181,7 +181,7 @@ fn a_batch_gives_each_image_its_own_answer_in_order() {
     let dir = fixture("inception_resnet_v2");
     let png = dir.join("input.png").display().to_string();
     let weights = dir.join("weights.safetensors").display().to_string();
-    let expected = read_f32(&dir.join("logits_timm_eval.f32"));
+    let expected = read_f32(dir.join("logits_timm_eval.f32"));
     let broken = write("batch-broken.png", b"not an image");
     let out = bin()
         .args([

@@ -292,7 +292,7 @@ impl<'a> Run<'a> {
             let end_of_epoch = self.state.batch + 1 == self.batches_per_epoch;
             let periodic = self
                 .checkpoint_every
-                .is_some_and(|n| n > 0 && (self.state.global_step + 1) % n == 0);
+                .is_some_and(|n| n > 0 && (self.state.global_step + 1).is_multiple_of(n));
             if stop || end_of_epoch || periodic {
                 self.optimizer_snapshot.request();
             }
