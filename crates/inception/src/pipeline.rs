@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::cam::{ClassMaps, every_class_map};
 use crate::model::{InputTooSmall, Network};
-use crate::preprocess::{CropWindow, ImageError, decode_image};
+use crate::preprocess::{CropWindow, ImageError, decode_image, rgb_from_rgba};
 use crate::weights::{LoadedWeights, WeightsMeta};
 
 /// What can go wrong between an image file and its classes.
@@ -99,14 +99,23 @@ impl Pipeline {
 
     /// Decodes an image file and applies the weights' eval transform.
     pub fn prepare(&self, bytes: &[u8]) -> Result<Prepared, ClassifyError> {
-        let decoded = decode_image(bytes)?;
+        Ok(self.prepare_image(&decode_image(bytes)?))
+    }
+
+    /// An RGBA frame (a camera's, a canvas's) through the same transform as a file: no
+    /// encoding and decoding per frame.
+    pub fn prepare_rgba(&self, rgba: &[u8], width: u32, height: u32) -> Result<Prepared, ClassifyError> {
+        Ok(self.prepare_image(&rgb_from_rgba(rgba, width, height)?))
+    }
+
+    fn prepare_image(&self, decoded: &RgbImage) -> Prepared {
         let preprocess = &self.meta.preprocess;
-        let crop = preprocess.resize_and_crop(&decoded);
-        Ok(Prepared {
+        let crop = preprocess.resize_and_crop(decoded);
+        Prepared {
             input: preprocess.normalize(&crop),
             window: preprocess.crop_window(decoded.width() as usize, decoded.height() as usize),
             crop,
-        })
+        }
     }
 
     /// Runs a batch in one forward pass, with every class's activation map if `with_maps`.

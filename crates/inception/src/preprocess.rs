@@ -41,6 +41,8 @@ pub enum ImageError {
     Decode(String),
     #[error("the image has no pixels")]
     NoPixels,
+    #[error("{len} bytes of pixels are not a {width}x{height} RGBA image ({width} x {height} x 4 bytes)")]
+    PixelCount { len: usize, width: u32, height: u32 },
 }
 
 /// Decodes an image file, applies its EXIF orientation and converts it to 8-bit RGB (alpha
@@ -81,6 +83,29 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     let mut img = DynamicImage::ImageRgb8(rgb);
     img.apply_orientation(orientation);
     Ok(img.into_rgb8())
+}
+
+/// An RGBA frame (a canvas's `ImageData`, a camera frame) as RGB, alpha dropped as
+/// [`decode_image`] drops it. The same size limit as a file's.
+pub fn rgb_from_rgba(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage, ImageError> {
+    if width == 0 || height == 0 {
+        return Err(ImageError::NoPixels);
+    }
+    if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
+        return Err(ImageError::TooLarge(format!(
+            "{width}x{height} pixels (at most {MAX_IMAGE_SIDE} a side)"
+        )));
+    }
+    let pixels = width as usize * height as usize;
+    if rgba.len() != 4 * pixels {
+        return Err(ImageError::PixelCount {
+            len: rgba.len(),
+            width,
+            height,
+        });
+    }
+    let rgb = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    RgbImage::from_raw(width, height, rgb).ok_or(ImageError::NoPixels)
 }
 
 fn classify(e: image::ImageError) -> ImageError {
@@ -241,6 +266,22 @@ fn crop_offset(len: usize, size: usize) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rgba_frames_become_rgb_or_a_clear_error() {
+        let rgba = [10, 20, 30, 255, 40, 50, 60, 0];
+        let rgb = rgb_from_rgba(&rgba, 2, 1).unwrap();
+        assert_eq!(rgb.as_raw(), &[10, 20, 30, 40, 50, 60]);
+        assert!(matches!(
+            rgb_from_rgba(&rgba, 1, 1),
+            Err(ImageError::PixelCount { len: 8, .. })
+        ));
+        assert!(matches!(rgb_from_rgba(&[], 0, 5), Err(ImageError::NoPixels)));
+        let huge = rgb_from_rgba(&rgba, MAX_IMAGE_SIDE + 1, 1).unwrap_err();
+        assert!(huge.to_string().contains("too large"), "{huge}");
+        // A width and height whose product overflows 32 bits is refused, not wrapped.
+        assert!(rgb_from_rgba(&rgba, MAX_IMAGE_SIDE, MAX_IMAGE_SIDE).is_err());
+    }
 
     #[test]
     fn python_rounding() {

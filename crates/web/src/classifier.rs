@@ -2,7 +2,7 @@
 //! offers, and the JavaScript shapes of its answers.
 
 use burn::prelude::*;
-use inception::pipeline::{Answer, Pipeline};
+use inception::pipeline::{Answer, Pipeline, Prepared};
 use inception::preprocess::CropWindow;
 use inception::{LoadedWeights, Network, WeightsMeta, load_weights};
 use serde::Serialize;
@@ -89,30 +89,15 @@ impl Classifier {
     pub async fn classify(&self, image: Vec<u8>) -> Result<JsValue, JsError> {
         let started = now_ms();
         let prepared = self.pipeline.prepare(&image).map_err(js_error)?;
-        let preprocessed = now_ms();
-        let outputs = self
-            .pipeline
-            .forward(&[&prepared], true)
-            .map_err(js_error)?
-            .read_async()
-            .await
-            .map_err(js_error)?;
-        let answer = self
-            .pipeline
-            .answers(outputs, 5)
-            .into_iter()
-            .next()
-            .ok_or_else(|| JsError::new("the network gave no result"))?
-            .map_err(js_error)?;
-        let maps = heat_maps(&answer);
-        let result = Classification {
-            top5: answer.top,
-            maps,
-            crop: prepared.window,
-            preprocess_ms: preprocessed - started,
-            inference_ms: now_ms() - preprocessed,
-        };
-        serde_wasm_bindgen::to_value(&result).map_err(js_error)
+        self.classify_prepared(prepared, started).await
+    }
+
+    /// Classifies an RGBA frame, `width x height` pixels (a canvas's `ImageData`: a camera
+    /// frame), with no encoding or decoding; the answer is that of [`Classifier::classify`].
+    pub async fn classify_rgba(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+        let started = now_ms();
+        let prepared = self.pipeline.prepare_rgba(&rgba, width, height).map_err(js_error)?;
+        self.classify_prepared(prepared, started).await
     }
 
     /// Logits for an already preprocessed `[3, size, size]` input (benchmarks and tests).
@@ -152,6 +137,33 @@ impl Classifier {
 
     pub fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    async fn classify_prepared(&self, prepared: Prepared, started: f64) -> Result<JsValue, JsError> {
+        let preprocessed = now_ms();
+        let outputs = self
+            .pipeline
+            .forward(&[&prepared], true)
+            .map_err(js_error)?
+            .read_async()
+            .await
+            .map_err(js_error)?;
+        let answer = self
+            .pipeline
+            .answers(outputs, 5)
+            .into_iter()
+            .next()
+            .ok_or_else(|| JsError::new("the network gave no result"))?
+            .map_err(js_error)?;
+        let maps = heat_maps(&answer);
+        let result = Classification {
+            top5: answer.top,
+            maps,
+            crop: prepared.window,
+            preprocess_ms: preprocessed - started,
+            inference_ms: now_ms() - preprocessed,
+        };
+        serde_wasm_bindgen::to_value(&result).map_err(js_error)
     }
 }
 

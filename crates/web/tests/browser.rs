@@ -65,6 +65,51 @@ async fn broken_images_are_errors_not_panics() {
     }
 }
 
+/// A camera frame's pixels give the answer their PNG file gives: the same top-5 with the
+/// same probabilities, and the same maps. Pixels that do not make the stated frame are an
+/// error.
+#[wasm_bindgen_test]
+async fn rgba_frames_answer_as_their_png_does() {
+    let (width, height) = (96u32, 80u32);
+    let frame = image::RgbaImage::from_fn(width, height, |x, y| {
+        image::Rgba([(x * 2) as u8, (y * 3) as u8, ((x * y) % 251) as u8, 255])
+    });
+    let mut png = Vec::new();
+    frame
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encoding a PNG in memory");
+    let classifier = small_classifier().await;
+    let from_file = classifier.classify(png).await.map_err(|_| "the PNG").unwrap();
+    let from_pixels = classifier
+        .classify_rgba(frame.clone().into_raw(), width, height)
+        .await
+        .map_err(|_| "the pixels")
+        .unwrap();
+    for field in ["top5", "maps", "crop"] {
+        let json = |v: &wasm_bindgen::JsValue| {
+            let value = js_sys::Reflect::get(v, &field.into()).unwrap();
+            String::from(js_sys::JSON::stringify(&value).unwrap())
+        };
+        assert_eq!(json(&from_pixels), json(&from_file), "{field} differs");
+    }
+    let pixels = frame.into_raw();
+    assert!(
+        classifier
+            .classify_rgba(pixels.clone(), width + 1, height)
+            .await
+            .is_err()
+    );
+    assert!(classifier.classify_rgba(pixels, 0, height).await.is_err());
+}
+
+/// Hash-derived weights at the smallest input, on the CPU (a few seconds a pass here).
+async fn small_classifier() -> Classifier {
+    let network = hashed_weights(NetworkConfig::new(Arch::InceptionResnetV2).init(&Device::flex()), 0);
+    let mut meta = WeightsMeta::new(Arch::InceptionResnetV2, 1000, "synthetic");
+    meta.preprocess = meta.preprocess.with_input_size(SIZE);
+    Classifier::from_network(network, meta, false).await
+}
+
 #[wasm_bindgen_test]
 async fn broken_weights_are_errors_not_panics() {
     assert!(Classifier::load(b"not weights at all".to_vec(), false).await.is_err());
