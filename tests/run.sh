@@ -14,7 +14,8 @@
 #   start_fuzzing            in the background: tools/fuzz.sh smoke runs
 #   wait_wasm_side
 #   browser_tests            wasm-bindgen-test in Chromium, then the page end to end
-#                            (tests/e2e: page, Hub control, bad-input corpus)
+#                            (tests/e2e: page, Hub control, bad-input corpus, the page
+#                            as an app: samples, offline, install, phone width, camera)
 #   wait_fuzzing
 #   check_page_benchmark     the benchmark smoke's results
 #   summary                  one line: what ran and passed, what failed
@@ -245,6 +246,16 @@ Image.open(sys.argv[1]).transpose(Image.FLIP_LEFT_RIGHT).rotate(90).save(sys.arg
   node tests/e2e/corpus.mjs "$site" "$INCEPTION_CORPUS" 2>&1 | tee -a "$log"
   rm -rf "$site"
   milestone "page corpus test done"
+
+  # The page as a visitor finds it, on the shipped demo weights: the samples, the cold-start
+  # line, installable, offline after one visit, phone width; then the camera (Chromium's
+  # fake one), a refused permission and no camera.
+  site=$(mktemp -d)
+  cp -r dist/. "$site/"
+  node tests/e2e/offline.mjs "$site" "$cache/e2e-phone.png" 2>&1 | tee -a "$log"
+  node tests/e2e/camera.mjs "$site" 2>&1 | tee -a "$log"
+  rm -rf "$site"
+  milestone "page app and camera tests done"
 }
 
 wait_fuzzing() {

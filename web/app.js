@@ -1,11 +1,13 @@
-// The page: reads files (drop, pick, paste), sends them to the worker, shows the answers.
-// With `?bench` in its address it runs the benchmark mode instead (bench.js).
+// The page: reads files (drop, pick, paste, a sample) and camera frames (camera.js), sends
+// them to the worker, shows the answers. With `?bench` in its address it runs the benchmark
+// mode instead (bench.js). sw.js keeps the site for offline visits.
 //
 // Every job sent to the worker (a weights load, an image) is kept in `inflight` until the
 // worker answers it; the worker runs them in order. If the worker dies (the wasm module
 // trapped, or the browser stopped it), the job it was running is marked with what happened,
 // a new worker loads the weights in use again (from the Cache API) and the other jobs go on.
 import { benchParams, showBenchError, showBenchProgress, showBenchResult, startBench } from "./bench.js";
+import { Camera } from "./camera.js";
 
 const $ = (id) => document.getElementById(id);
 const inflight = [];
@@ -16,6 +18,8 @@ let weightsLoaded = false;
 let weightsJob = null;
 let crashes = 0;
 const waiting = [];
+// What the cold start took: the worker's timing of the weights, the first result (showColdStart).
+const coldStart = {};
 // Jobs are posted one after another, so that reading a file's bytes never reorders them.
 let posting = Promise.resolve();
 
@@ -51,7 +55,10 @@ function send(job) {
   inflight.push(job);
   const target = worker;
   posting = posting.then(async () => {
-    if (job.type === "classify" || job.type === "load-file") {
+    if (job.type === "classify-frame") {
+      const { width, height, data } = job.pixels;
+      target.postMessage({ type: "classify-rgba", id: job.id, width, height, rgba: data.buffer }, [data.buffer]);
+    } else if (job.type === "classify" || job.type === "load-file") {
       const bytes = await job.file.arrayBuffer();
       const type = job.type === "classify" ? "classify" : "load-bytes";
       target.postMessage({ type, id: job.id, name: job.file.name, bytes }, [bytes]);
@@ -68,7 +75,9 @@ function answered(id, data) {
 }
 
 function show(job, data) {
-  if (job.type === "classify") {
+  if (job.type === "classify-frame") {
+    job.answer(data);
+  } else if (job.type === "classify") {
     data.type === "result" ? showResult(job.card, data.result) : showError(job.card, data.message);
   } else if (job.type === "bench") {
     data.type === "bench-result" ? showBenchResult(data.result) : showBenchError(data.message);
@@ -92,7 +101,7 @@ function crashed(reason) {
   const what = `The classifier stopped (${reason})`;
   const restart = crashes <= MAX_CRASHES;
   if (culprit) {
-    const on = culprit.type === "classify" ? "this image" : culprit.type === "bench" ? "the benchmark" : "these weights";
+    const on = { classify: "this image", "classify-frame": "this frame", bench: "the benchmark" }[culprit.type] ?? "these weights";
     show(culprit, { type: "error", message: `${what} on ${on}${restart ? " and was restarted" : ""}.` });
   }
   if (!restart) {
@@ -118,6 +127,8 @@ function weightsReady(job, data) {
   }
   weightsLoaded = true;
   weightsJob = job.reloads ?? { type: job.type, file: job.file, params: job.params };
+  if (data.timing) coldStart.weights = data.timing;
+  showColdStart();
   const i = data.info;
   setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input, ${i.dtype} weights.${data.warning ? ` Warning: ${data.warning}.` : ""}`, Boolean(data.warning));
   waiting.splice(0).forEach(classify);
@@ -129,12 +140,15 @@ function onMessage(data) {
       const b = data.backend;
       setStatus($("backend"), b.kind === "webgpu"
         ? "Running on your GPU through WebGPU."
-        : `Running on the CPU (slower). ${b.fallback_reason ?? ""}`);
+        : `Running on the CPU, in WebAssembly on one thread (slower). ${b.fallback_reason ?? ""}`);
       if (b.kind !== "webgpu") {
         document.querySelector(".sub").textContent = "The top-5 classes of your photos, computed on your CPU in WebAssembly. Nothing leaves this page.";
       }
       break;
     }
+    case "warming-up":
+      setStatus($("weights"), "Weights loaded; a first pass compiles the GPU's shaders…");
+      break;
     case "progress": {
       const p = $("progress");
       p.hidden = false;
@@ -172,10 +186,17 @@ function newCard(name, file) {
   return card;
 }
 
-function showResult(card, result) {
+/**
+ * Shows a result in its card. A card keeps what the visitor chose (map on or off, its
+ * opacity, the class picked) in `card.view`, so the camera's card, answered frame after
+ * frame, keeps it too.
+ */
+function showResult(card, result, prepared = "decoding") {
   const body = card.querySelector(".body");
   body.textContent = "";
+  card.view ??= { on: true, opacity: 50, picked: null };
   const view = camView(card, result);
+  const shown = view.selected();
   for (const [rank, p] of result.top5.entries()) {
     const row = document.createElement("div");
     row.className = "row";
@@ -184,7 +205,7 @@ function showResult(card, result) {
     // screen readers too.
     row.tabIndex = 0;
     row.setAttribute("role", "button");
-    row.setAttribute("aria-pressed", String(rank === 0));
+    row.setAttribute("aria-pressed", String(rank === shown));
     row.setAttribute("aria-label", `${p.label}, ${(p.probability * 100).toFixed(1)}%: show where the network looked for it`);
     const label = document.createElement("span");
     label.className = "label";
@@ -200,7 +221,8 @@ function showResult(card, result) {
     row.append(label, pct, bar);
     const pick = () => {
       body.querySelectorAll(".row").forEach((r) => r.setAttribute("aria-pressed", String(r === row)));
-      view.select(rank);
+      card.view.picked = p.index;
+      view.draw();
     };
     row.addEventListener("click", pick);
     row.addEventListener("keydown", (e) => {
@@ -211,17 +233,23 @@ function showResult(card, result) {
   body.append(view.controls);
   const time = document.createElement("div");
   time.className = "time";
-  time.textContent = `${Math.round(result.inference_ms)} ms network, ${Math.round(result.preprocess_ms)} ms decoding`;
+  time.textContent = `${Math.round(result.inference_ms)} ms network, ${Math.round(result.preprocess_ms)} ms ${prepared}`;
   body.append(time);
-  view.ready.then(() => { card.dataset.done = "true"; });
+  if (coldStart.firstResult === undefined) {
+    coldStart.firstResult = result.preprocess_ms + result.inference_ms;
+    showColdStart();
+  }
+  return view.ready.then(() => { card.dataset.done = "true"; });
 }
 
 /**
- * Where the network looked: the part of the photo the network saw, with the class
- * activation map of the selected class (the top one first) scaled over it. The worker sends
- * the maps coloured (`rgba`, a few cells a side); the canvas scales them bilinearly.
+ * Where the network looked: the part of the photo (`card.photo`, a File or an ImageBitmap)
+ * the network saw, with the class activation map of the class picked (the top one unless
+ * another was) scaled over it. The worker sends the maps coloured (`rgba`, a few cells a
+ * side); the canvas scales them bilinearly.
  */
 function camView(card, result) {
+  const state = card.view;
   const side = 299;
   const canvas = document.createElement("canvas");
   canvas.className = "cam";
@@ -230,11 +258,13 @@ function camView(card, result) {
   const id = `cam-${Math.random().toString(36).slice(2)}`;
   const controls = document.createElement("div");
   controls.className = "cam-controls";
-  controls.innerHTML = `<label><input type="checkbox" id="${id}-on" checked> Where it looked</label>
-    <label>opacity <input type="range" id="${id}-opacity" min="0" max="100" value="50" aria-label="Opacity of the map"></label>`;
+  controls.innerHTML = `<label><input type="checkbox" id="${id}-on"> Where it looked</label>
+    <label>opacity <input type="range" id="${id}-opacity" min="0" max="100" aria-label="Opacity of the map"></label>`;
   const on = controls.querySelector(`#${CSS.escape(id)}-on`);
   const opacity = controls.querySelector(`#${CSS.escape(id)}-opacity`);
-  let selected = 0;
+  on.checked = state.on;
+  opacity.value = String(state.opacity);
+  const selected = () => Math.max(0, result.top5.findIndex((p) => p.index === state.picked));
   let photo = null;
   const heat = result.maps.map((m) => {
     const cells = document.createElement("canvas");
@@ -249,24 +279,25 @@ function camView(card, result) {
     ctx.globalAlpha = 1;
     if (photo) ctx.drawImage(photo, x, y, width, height, 0, 0, side, side);
     else ctx.clearRect(0, 0, side, side);
-    if (on.checked && heat[selected]) {
+    const shown = heat[selected()];
+    if (on.checked && shown) {
       ctx.imageSmoothingEnabled = true;
       ctx.globalAlpha = Number(opacity.value) / 100;
-      ctx.drawImage(heat[selected], 0, 0, side, side);
+      ctx.drawImage(shown, 0, 0, side, side);
     }
-    const what = on.checked ? `where the network looked for ${result.top5[selected].label}` : "as the network saw it";
+    const what = on.checked ? `where the network looked for ${result.top5[selected()].label}` : "as the network saw it";
     canvas.setAttribute("aria-label", `The photo, ${what}`);
   };
-  on.addEventListener("change", draw);
-  opacity.addEventListener("input", draw);
-  const img = card.querySelector("img");
-  const ready = createImageBitmap(card.photo)
+  on.addEventListener("change", () => { state.on = on.checked; draw(); });
+  opacity.addEventListener("input", () => { state.opacity = Number(opacity.value); draw(); });
+  const bitmap = card.photo instanceof ImageBitmap ? Promise.resolve(card.photo) : createImageBitmap(card.photo);
+  const ready = bitmap
     .then((bitmap) => { photo = bitmap; }, () => {})
     .then(() => {
       draw();
-      img.replaceWith(canvas);
+      card.querySelector("img, canvas.cam")?.replaceWith(canvas);
     });
-  return { controls, ready, select: (rank) => { selected = rank; draw(); } };
+  return { controls, ready, draw, selected };
 }
 
 function showError(card, message) {
@@ -311,7 +342,101 @@ $("load-hub").addEventListener("click", () => {
   send({ type: "load-hub", params: { repo: HUB_REPO, endpoint: HUB_ENDPOINT } });
 });
 $("clear-cache").addEventListener("click", () => send({ type: "clear-cache" }));
+
+// The camera's frames, each answered in one card that updates in place.
+const camera = new Camera({
+  video: $("camera-video"),
+  classifyFrame: (pixels) => (weightsLoaded
+    ? new Promise((answer) => send({ type: "classify-frame", pixels, answer }))
+    : Promise.resolve(null)),
+  onFrame: (answer, bitmap, rate) => {
+    const card = cameraCard();
+    const previous = card.photo;
+    card.photo = bitmap;
+    card.dataset.frames = String(Number(card.dataset.frames ?? 0) + 1);
+    card.querySelector("h2").textContent = rate === null ? "Camera" : `Camera, ${rate.toFixed(1)} frames/s`;
+    if (answer.type !== "result") return showError(card, answer.message);
+    // The previous frame's bitmap is let go once the new one is drawn in its place.
+    showResult(card, answer.result, "preparing the frame").then(() => previous?.close());
+  },
+  onStatus: (text, isError) => {
+    setStatus($("camera-status"), text, isError);
+    $("camera").textContent = camera.on ? "Stop the camera" : "Camera";
+    $("camera").setAttribute("aria-pressed", String(camera.on));
+  },
+});
+$("camera").addEventListener("click", () => (camera.on ? camera.stop() : camera.start()));
+
+function cameraCard() {
+  let card = $("camera-card");
+  if (card) return card;
+  card = document.createElement("article");
+  card.className = "card";
+  card.id = "camera-card";
+  card.setAttribute("aria-live", "polite");
+  const placeholder = document.createElement("canvas");
+  placeholder.className = "cam";
+  const title = document.createElement("h2");
+  title.textContent = "Camera";
+  const body = document.createElement("div");
+  body.className = "body";
+  card.append(placeholder, title, body);
+  $("results").prepend(card);
+  return card;
+}
+
+// A sample is classified as a dropped file would be.
+for (const button of document.querySelectorAll("button.sample")) {
+  button.addEventListener("click", async () => {
+    const src = button.dataset.src;
+    try {
+      const res = await fetch(src);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      handleFiles([new File([await res.blob()], src.split("/").pop())]);
+    } catch (e) {
+      showError(newCard(src, new Blob()), `The sample could not be loaded: ${e.message ?? e}`);
+    }
+  });
+}
+
+/** The cold start in one line: when WebAssembly, the weights and the first result were ready. */
+function showColdStart() {
+  const w = coldStart.weights;
+  if (!w) return;
+  const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
+  const since = (at) => s(at - performance.timeOrigin);
+  const parts = [
+    `WebAssembly ready ${since(w.wasm_ready_at)} after the page opened`,
+    `weights ${(w.bytes / 1e6).toFixed(1)} MB ${w.from_cache ? "from this browser's cache" : "downloaded"} in ${s(w.fetch_ms)}`,
+    `set up in ${s(w.load_ms)}`,
+  ];
+  if (w.warmup_ms !== null) parts.push(`first pass (shader compilation) ${s(w.warmup_ms)}`);
+  parts.push(`ready ${since(w.ready_at)} after the page opened`);
+  if (coldStart.firstResult !== undefined) parts.push(`first result ${s(coldStart.firstResult)} after its photo`);
+  setStatus($("cold-start"), `Cold start: ${parts.join(", ")}.`);
+}
+
+// The site for offline visits (sw.js): after this visit it opens, and classifies, without a
+// network. A host that serves no service worker (or a browser without them) loses only that.
+async function keepOffline() {
+  if (!("serviceWorker" in navigator)) {
+    setStatus($("offline"), "This browser cannot keep the page for offline use.");
+    return;
+  }
+  try {
+    await navigator.serviceWorker.register("./sw.js");
+    await navigator.serviceWorker.ready;
+    setStatus($("offline"), "Kept in this browser: the page opens and classifies offline, and it can be installed as an app.");
+    document.body.dataset.offline = "ready";
+  } catch (e) {
+    setStatus($("offline"), `The page could not be kept for offline use: ${e.message ?? e}`);
+  }
+}
 $("files").addEventListener("change", (e) => handleFiles([...e.target.files]));
+// The drop zone takes the keyboard's focus: Enter or Space there opens the file picker.
+$("drop").addEventListener("keydown", (e) => {
+  if (e.target === $("drop") && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); $("files").click(); }
+});
 window.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("dragging"); });
 window.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
 window.addEventListener("drop", (e) => {
@@ -331,4 +456,5 @@ if (bench) {
   send({ type: "bench", params: bench });
 } else {
   send({ type: "load-default" });
+  keepOffline();
 }

@@ -4,8 +4,9 @@
 //   {type: "load-hub", repo, endpoint}         a checkpoint from the Hugging Face Hub, by name
 //   {type: "clear-cache"}                      forget every cached weights file
 //   {type: "classify", bytes}                  an image file
+//   {type: "classify-rgba", rgba, width, height}  a camera frame's RGBA pixels
 //   {type: "bench", ...}                       the benchmark mode (see bench.js)
-// Messages out: {type: "backend"|"progress"|"weights"|"result"|"bench-result"|"cleared"|"error"|"crashed", ...};
+// Messages out: {type: "backend"|"progress"|"warming-up"|"weights"|"result"|"bench-result"|"cleared"|"error"|"crashed", ...};
 // "weights", "result", "bench-result", "cleared" and "error" carry the `id` of the message they answer.
 // Messages run one at a time, in order: a load never frees the network under a classification.
 // After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
@@ -17,6 +18,10 @@ let classifier = null;
 const workerStarted = performance.now();
 const ready = init();
 const wasmReady = ready.then(() => performance.now() - workerStarted);
+// Times the page shows (its cold-start line) are absolute (ms since 1970), as the worker's
+// clock starts later than the page's.
+const now = () => performance.timeOrigin + performance.now();
+const wasmReadyAt = ready.then(now);
 
 function post(msg) { self.postMessage(msg); }
 
@@ -73,7 +78,8 @@ async function keep(cache, key, bytes, headers = {}) {
   }
 }
 
-async function load(bytes, label, id, warning = null) {
+// `fetched`: how the bytes came, `{ms, fromCache}` (null for a dropped file).
+async function load(bytes, label, id, warning = null, fetched = null) {
   await ready;
   const started = performance.now();
   // The weights in use stay until the new ones have loaded: a bad file changes nothing.
@@ -81,8 +87,24 @@ async function load(bytes, label, id, warning = null) {
   classifier?.free();
   classifier = loaded;
   const info = classifier.info();
+  const load_ms = performance.now() - started;
   post({ type: "backend", backend: info.backend });
-  post({ type: "weights", id, info, label, warning, bytes: bytes.length, ms: performance.now() - started });
+  const warmup_ms = info.backend.kind === "webgpu" ? await warmUp(info.input_size) : null;
+  const timing = {
+    wasm_ready_at: await wasmReadyAt, bytes: bytes.length, from_cache: fetched?.fromCache ?? true,
+    fetch_ms: fetched?.ms ?? 0, load_ms, warmup_ms, ready_at: now(),
+  };
+  post({ type: "weights", id, info, label, warning, bytes: bytes.length, ms: load_ms, timing });
+}
+
+// On WebGPU the first pass compiles burn's shaders (seconds): run it on a grey frame while
+// the weights load, so that the first photo is not also that pass. The CPU has nothing to
+// compile, and a pass there costs what the photo's would.
+async function warmUp(size) {
+  post({ type: "warming-up" });
+  const started = performance.now();
+  await classifier.classify_rgba(new Uint8Array(4 * size * size).fill(128), size, size);
+  return performance.now() - started;
 }
 
 // Development servers answer a missing file with index.html: no manifest, or a page in its
@@ -112,10 +134,12 @@ async function loadDefault(id) {
     return;
   }
   const url = `weights/${manifest.file}`;
+  const started = performance.now();
   const { bytes, fromCache, cache } = await fetchWeights(url, manifest.size);
   await checkHash(bytes, manifest, cache, url);
+  const fetched = { ms: performance.now() - started, fromCache };
   const warning = fromCache ? null : await keep(cache, url, bytes);
-  await load(bytes, `${manifest.description || manifest.file}, ${megabytes(bytes.length)}${fromCache ? " (from cache)" : ""}`, id, warning);
+  await load(bytes, `${manifest.description || manifest.file}, ${megabytes(bytes.length)}${fromCache ? " (from cache)" : ""}`, id, warning, fetched);
 }
 
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
@@ -152,6 +176,7 @@ async function loadHub(id, { repo, endpoint }) {
   const cached = cache && (await cache.match(key));
   const host = new URL(endpoint).host;
   let bytes, expected, warning = null;
+  const started = performance.now();
   if (cached) {
     bytes = new Uint8Array(await cached.arrayBuffer());
     expected = { file: `${repo}/${HUB_FILE}`, size: Number(cached.headers.get("x-linked-size")), sha256: cached.headers.get("x-linked-etag") };
@@ -165,7 +190,8 @@ async function loadHub(id, { repo, endpoint }) {
     warning = await keep(cache, key, bytes, { "x-linked-etag": expected.sha256, "x-linked-size": String(expected.size) });
   }
   const origin = cached ? "from this browser's cache" : `downloaded from ${host}`;
-  await load(bytes, `${repo} ${origin}, ${megabytes(bytes.length)}, sha256 checked`, id, warning);
+  const fetched = { ms: performance.now() - started, fromCache: Boolean(cached) };
+  await load(bytes, `${repo} ${origin}, ${megabytes(bytes.length)}, sha256 checked`, id, warning, fetched);
 }
 
 async function clearCache(id) {
@@ -266,6 +292,10 @@ async function handle(data) {
     else if (data.type === "classify") {
       if (!classifier) throw new Error("no weights are loaded yet");
       const result = await classifier.classify(new Uint8Array(data.bytes));
+      post({ type: "result", id: data.id, result });
+    } else if (data.type === "classify-rgba") {
+      if (!classifier) throw new Error("no weights are loaded yet");
+      const result = await classifier.classify_rgba(new Uint8Array(data.rgba), data.width, data.height);
       post({ type: "result", id: data.id, result });
     } else if (data.type === "bench") {
       post({ type: "bench-result", id: data.id, result: await bench(data) });

@@ -7,7 +7,8 @@ import { extname, join, normalize } from "node:path";
 
 const TYPES = {
   ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
-  ".css": "text/css", ".json": "application/json",
+  ".css": "text/css", ".json": "application/json", ".webmanifest": "application/manifest+json",
+  ".png": "image/png", ".jpg": "image/jpeg", ".md": "text/markdown; charset=utf-8",
 };
 
 /** The Content-Security-Policy of the site's page (its meta tag), or null. */
@@ -37,7 +38,9 @@ export async function serveDir(dir) {
     }
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+  // close() also ends kept-alive connections: a closed server is one that a browser cannot reach.
+  const close = () => { server.close(); server.closeAllConnections(); };
+  return { origin: `http://127.0.0.1:${server.address().port}`, close };
 }
 
 /** Flags that give headless Chromium a WebGPU adapter here (SwiftShader, on the CPU). */
@@ -45,13 +48,21 @@ export const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan
 /** A browser without WebGPU: Chromium with it switched off offers no adapter. */
 export const NO_WEBGPU_FLAGS = ["--disable-blink-features=WebGPU"];
 
-/** Launches Debian's Chromium, headless, with `--no-sandbox` (CI runs as root). */
-export function launchChromium({ webgpu = true } = {}) {
+/** Launches Debian's Chromium, headless, with `--no-sandbox` (CI runs as root); `args` are
+ * added to its flags. */
+export function launchChromium({ webgpu = true, args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--no-first-run", ...(webgpu ? WEBGPU_FLAGS : NO_WEBGPU_FLAGS)],
+      "--no-first-run", ...(webgpu ? WEBGPU_FLAGS : NO_WEBGPU_FLAGS), ...args],
   });
+}
+
+/** Waits until the page has loaded its weights (or said why not); returns the status line. */
+export async function weightsLoaded(page, timeout = 300_000) {
+  await page.waitForFunction(() => /Weights: /.test(document.getElementById("weights").textContent) ||
+    document.getElementById("weights").classList.contains("error"), null, { timeout });
+  return page.textContent("#weights");
 }
 
 /** Drops files onto the page as a user dragging them from a file manager would: each

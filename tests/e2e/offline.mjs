@@ -1,0 +1,90 @@
+// The page as an app, on the shipped demo weights in Chromium without WebGPU:
+// - the samples are buttons that classify their picture: each drawn shape's top class is
+//   its own name under the demo weights (the photos are for ImageNet weights: they must
+//   give a result, whatever its classes);
+// - the cold-start line says when WebAssembly, the weights and the first result were ready;
+// - Chromium finds nothing that stops the page from being installed (its own check);
+// - after one visit the server is stopped: the page opens again from the browser, loads its
+//   weights from the cache and classifies a sample, with no network;
+// - at phone width (390 px) nothing sticks out sideways; the screenshot is saved.
+//   node tests/e2e/offline.mjs SITE_DIR SCREENSHOT.png
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { NO_WEBGPU_FLAGS, runAll, serveDir, weightsLoaded } from "./browser.mjs";
+
+const [site, screenshot] = process.argv.slice(2);
+const server = await serveDir(site);
+const SHAPES = ["star", "crescent", "checkerboard", "ring"];
+const PHOTOS = ["cat", "coffee", "rocket", "astronaut"];
+
+/** Clicks the sample `name`; resolves to its card's top class label, or its error. */
+async function classifySample(page, name) {
+  const before = await page.locator(".card").count();
+  await page.click(`button.sample[data-src$="/${name}.${SHAPES.includes(name) ? "png" : "jpg"}"]`);
+  await page.waitForFunction((n) => document.querySelectorAll(".card").length > n &&
+    document.querySelector(".card").dataset.done, before, { timeout: 120_000 });
+  return page.evaluate(() => {
+    const card = document.querySelector(".card");
+    return card.querySelector(".error")?.textContent ?? card.querySelector(".row .label")?.textContent;
+  });
+}
+
+// Installability is judged only outside incognito, so the browser keeps a profile.
+async function check() {
+  const failures = [];
+  const profile = await mkdtemp(join(tmpdir(), "offline-e2e-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true,
+    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run", ...NO_WEBGPU_FLAGS],
+    viewport: { width: 1000, height: 900 },
+  });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && console.log(`[page] ${m.text()}`));
+    await page.goto(server.origin);
+    const weights = await weightsLoaded(page);
+    if (!/^Weights: /.test(weights)) return [`no weights: ${weights}`];
+
+    for (const name of [...SHAPES, ...PHOTOS]) {
+      const top = await classifySample(page, name);
+      if (SHAPES.includes(name) ? top !== name : !top || /could not|error/i.test(top)) failures.push(`sample ${name}: ${top}`);
+      else console.log(`[samples] ${name}: top class ${top}`);
+    }
+    const cold = await page.textContent("#cold-start");
+    if (!/WebAssembly ready \d+\.\d\d s .*weights \d+\.\d MB .* in \d+\.\d\d s.*first result \d+\.\d\d s/.test(cold)) failures.push(`cold start: "${cold}"`);
+    else console.log(`[cold start] ${cold}`);
+
+    const cdp = await context.newCDPSession(page);
+    const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
+    const { errors: manifestErrors } = await cdp.send("Page.getAppManifest");
+    if (installabilityErrors.length || manifestErrors.length)
+      failures.push(`not installable: ${JSON.stringify(installabilityErrors)} ${JSON.stringify(manifestErrors)}`);
+    else console.log("[install] Chromium finds the page installable (manifest, icons, service worker)");
+
+    await page.waitForFunction(() => document.body.dataset.offline === "ready" && navigator.serviceWorker.controller, null, { timeout: 60_000 });
+    server.close();
+    // Really offline: what the service worker did not keep cannot be fetched.
+    const reachable = await page.evaluate(() => fetch(`/not-kept-${Date.now()}.txt`).then(() => true, () => false));
+    if (reachable) failures.push("the server still answers after it was stopped");
+    await page.reload();
+    const again = await weightsLoaded(page);
+    if (!/^Weights: .*\(from cache\)/.test(again)) failures.push(`offline, the weights did not load from the cache: ${again}`);
+    const offlineTop = await classifySample(page, "star");
+    if (offlineTop !== "star") failures.push(`offline, the star sample gave ${offlineTop}`);
+    else console.log(`[offline] the page opened, loaded its weights from the cache and classified a sample: ${offlineTop}`);
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 0) failures.push(`at 390 px the page is ${overflow} px too wide`);
+    await page.screenshot({ path: screenshot, fullPage: true });
+    console.log(`[phone width] nothing sticks out at 390 px; screenshot: ${screenshot}`);
+  } finally {
+    await context.close();
+  }
+  return failures;
+}
+
+await runAll(["offline"], check, server);
