@@ -102,8 +102,9 @@ start_wasm_side() {
     while [ ! -e "$tools_rc" ]; do sleep 2; done
     [ "$(cat "$tools_rc")" = 0 ] || exit 4
     milestone "site tools ready"
-    # The demo site, built by trunk (wasm-bindgen, then wasm-opt), which the end-to-end test serves.
-    PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=$wasm_target trunk build --release >"$cache/trunk-build.log" 2>&1 || exit 2
+    # The demo site as it is published (tools/build_site.sh: trunk's build, wasm-bindgen then
+    # wasm-opt, and the static hosts' files), which the end-to-end tests serve.
+    CARGO_TARGET_DIR_WASM=$wasm_target bash tools/build_site.sh dist >"$cache/trunk-build.log" 2>&1 || exit 2
     milestone "trunk build done"
     # The page's benchmark mode on the shipped weights, on WebGPU and on the CPU: it must
     # finish with complete figures on the backend asked for (the figures are not judged here).
