@@ -127,7 +127,10 @@ function weightsReady(job, data) {
   }
   weightsLoaded = true;
   weightsJob = job.reloads ?? { type: job.type, file: job.file, params: job.params };
-  if (data.timing) coldStart.weights = data.timing;
+  if (data.timing) {
+    coldStart.weights = data.timing;
+    delete coldStart.warmup;
+  }
   showColdStart();
   const i = data.info;
   setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input, ${i.dtype} weights.${data.warning ? ` Warning: ${data.warning}.` : ""}`, Boolean(data.warning));
@@ -146,8 +149,9 @@ function onMessage(data) {
       }
       break;
     }
-    case "warming-up":
-      setStatus($("weights"), "Weights loaded; a first pass compiles the GPU's shaders…");
+    case "warmed-up":
+      coldStart.warmup = data.ms;
+      showColdStart();
       break;
     case "progress": {
       const p = $("progress");
@@ -410,8 +414,12 @@ function showColdStart() {
     `weights ${(w.bytes / 1e6).toFixed(1)} MB ${w.from_cache ? "from this browser's cache" : "downloaded"} in ${s(w.fetch_ms)}`,
     `set up in ${s(w.load_ms)}`,
   ];
-  if (w.warmup_ms !== null) parts.push(`first pass (shader compilation) ${s(w.warmup_ms)}`);
   parts.push(`ready ${since(w.ready_at)} after the page opened`);
+  if (w.warms) {
+    parts.push(coldStart.warmup === undefined
+      ? "the first pass (compiling the GPU's shaders) is running"
+      : `the first pass (compiling the GPU's shaders) took ${s(coldStart.warmup)} more`);
+  }
   if (coldStart.firstResult !== undefined) parts.push(`first result ${s(coldStart.firstResult)} after its photo`);
   setStatus($("cold-start"), `Cold start: ${parts.join(", ")}.`);
 }

@@ -6,7 +6,7 @@
 //   {type: "classify", bytes}                  an image file
 //   {type: "classify-rgba", rgba, width, height}  a camera frame's RGBA pixels
 //   {type: "bench", ...}                       the benchmark mode (see bench.js)
-// Messages out: {type: "backend"|"progress"|"warming-up"|"weights"|"result"|"bench-result"|"cleared"|"error"|"crashed", ...};
+// Messages out: {type: "backend"|"progress"|"weights"|"warmed-up"|"result"|"bench-result"|"cleared"|"error"|"crashed", ...};
 // "weights", "result", "bench-result", "cleared" and "error" carry the `id` of the message they answer.
 // Messages run one at a time, in order: a load never frees the network under a classification.
 // After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
@@ -89,22 +89,29 @@ async function load(bytes, label, id, warning = null, fetched = null) {
   const info = classifier.info();
   const load_ms = performance.now() - started;
   post({ type: "backend", backend: info.backend });
-  const warmup_ms = info.backend.kind === "webgpu" ? await warmUp(info.input_size) : null;
+  const warms = info.backend.kind === "webgpu";
   const timing = {
     wasm_ready_at: await wasmReadyAt, bytes: bytes.length, from_cache: fetched?.fromCache ?? true,
-    fetch_ms: fetched?.ms ?? 0, load_ms, warmup_ms, ready_at: now(),
+    fetch_ms: fetched?.ms ?? 0, load_ms, ready_at: now(), warms,
   };
   post({ type: "weights", id, info, label, warning, bytes: bytes.length, ms: load_ms, timing });
+  if (warms) await warmUp(info.input_size);
 }
 
-// On WebGPU the first pass compiles burn's shaders (seconds): run it on a grey frame while
-// the weights load, so that the first photo is not also that pass. The CPU has nothing to
-// compile, and a pass there costs what the photo's would.
+// On WebGPU the first pass compiles burn's shaders (seconds on a real GPU, more here): it
+// runs on a grey frame once the weights are in, as part of their load job, so a photo
+// dropped at once waits for it as it would have for its own first pass, and a photo
+// dropped later is not that pass. The CPU has nothing to compile, and a pass there costs
+// what the photo's would. A failure here is the first photo's to report, not the load's.
 async function warmUp(size) {
-  post({ type: "warming-up" });
   const started = performance.now();
-  await classifier.classify_rgba(new Uint8Array(4 * size * size).fill(128), size, size);
-  return performance.now() - started;
+  try {
+    await classifier.classify_rgba(new Uint8Array(4 * size * size).fill(128), size, size);
+    post({ type: "warmed-up", ms: performance.now() - started });
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) throw e;
+    console.warn(`the warm-up pass failed: ${e?.message ?? e}`);
+  }
 }
 
 // Development servers answer a missing file with index.html: no manifest, or a page in its

@@ -85,6 +85,7 @@ async function checkPage({ webgpu, screenshotPath }) {
     await dropFiles(page, files);
     await page.waitForFunction(() => document.querySelectorAll(".card[data-done]").length === 2, null, { timeout: 1_500_000 });
     console.log(`[${run}] two results after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`[${run}] ${await page.textContent("#cold-start")}`);
 
     const shown = await page.$$eval(".card", (cards) => cards.map((c) => ({
       name: c.querySelector("h2").textContent,
