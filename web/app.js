@@ -409,12 +409,17 @@ function showColdStart() {
   if (!w) return;
   const s = (ms) => `${(ms / 1000).toFixed(2)} s`;
   const since = (at) => s(at - performance.timeOrigin);
+  const came = {
+    cache: `from this browser's cache in ${s(w.fetch_ms)}`,
+    download: `downloaded in ${s(w.fetch_ms)}`,
+    file: "from a dropped file",
+  }[w.source];
   const parts = [
     `WebAssembly ready ${since(w.wasm_ready_at)} after the page opened`,
-    `weights ${(w.bytes / 1e6).toFixed(1)} MB ${w.from_cache ? "from this browser's cache" : "downloaded"} in ${s(w.fetch_ms)}`,
+    `weights ${(w.bytes / 1e6).toFixed(1)} MB ${came}`,
     `set up in ${s(w.load_ms)}`,
+    `ready ${since(w.ready_at)} after the page opened`,
   ];
-  parts.push(`ready ${since(w.ready_at)} after the page opened`);
   if (w.warms) {
     parts.push(coldStart.warmup === undefined
       ? "the first pass (compiling the GPU's shaders) is running"

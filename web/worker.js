@@ -78,7 +78,7 @@ async function keep(cache, key, bytes, headers = {}) {
   }
 }
 
-// `fetched`: how the bytes came, `{ms, fromCache}` (null for a dropped file).
+// `fetched`: how the bytes came, `{ms, fromCache}` (null for a file the visitor dropped).
 async function load(bytes, label, id, warning = null, fetched = null) {
   await ready;
   const started = performance.now();
@@ -91,10 +91,11 @@ async function load(bytes, label, id, warning = null, fetched = null) {
   post({ type: "backend", backend: info.backend });
   const warms = info.backend.kind === "webgpu";
   const timing = {
-    wasm_ready_at: await wasmReadyAt, bytes: bytes.length, from_cache: fetched?.fromCache ?? true,
-    fetch_ms: fetched?.ms ?? 0, load_ms, ready_at: now(), warms,
+    wasm_ready_at: await wasmReadyAt, bytes: bytes.length,
+    source: fetched ? (fetched.fromCache ? "cache" : "download") : "file", fetch_ms: fetched?.ms ?? 0,
+    load_ms, ready_at: now(), warms,
   };
-  post({ type: "weights", id, info, label, warning, bytes: bytes.length, ms: load_ms, timing });
+  post({ type: "weights", id, info, label, warning, timing });
   if (warms) await warmUp(info.input_size);
 }
 
