@@ -19,9 +19,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 const SIZE: usize = 75;
 static EXPECTED: &[u8] = include_bytes!(env!("INCEPTION_WEB_EXPECTED"));
 
+/// Hash-derived weights that take images at the smallest input, `SIZE`.
 async fn synthetic_classifier(allow_gpu: bool) -> Classifier {
     let network = hashed_weights(NetworkConfig::new(Arch::InceptionResnetV2).init(&Device::flex()), 0);
-    let meta = WeightsMeta::new(Arch::InceptionResnetV2, 1000, "synthetic");
+    let mut meta = WeightsMeta::new(Arch::InceptionResnetV2, 1000, "synthetic");
+    meta.preprocess = meta.preprocess.with_input_size(SIZE);
     Classifier::from_network(network, meta, allow_gpu).await
 }
 
@@ -78,7 +80,8 @@ async fn rgba_frames_answer_as_their_png_does() {
     frame
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .expect("encoding a PNG in memory");
-    let classifier = small_classifier().await;
+    // On the CPU: a few seconds a pass here.
+    let classifier = synthetic_classifier(false).await;
     let from_file = classifier.classify(png).await.map_err(|_| "the PNG").unwrap();
     let from_pixels = classifier
         .classify_rgba(frame.clone().into_raw(), width, height)
@@ -100,14 +103,6 @@ async fn rgba_frames_answer_as_their_png_does() {
             .is_err()
     );
     assert!(classifier.classify_rgba(pixels, 0, height).await.is_err());
-}
-
-/// Hash-derived weights at the smallest input, on the CPU (a few seconds a pass here).
-async fn small_classifier() -> Classifier {
-    let network = hashed_weights(NetworkConfig::new(Arch::InceptionResnetV2).init(&Device::flex()), 0);
-    let mut meta = WeightsMeta::new(Arch::InceptionResnetV2, 1000, "synthetic");
-    meta.preprocess = meta.preprocess.with_input_size(SIZE);
-    Classifier::from_network(network, meta, false).await
 }
 
 #[wasm_bindgen_test]
