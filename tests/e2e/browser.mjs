@@ -48,14 +48,24 @@ export const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan
 /** A browser without WebGPU: Chromium with it switched off offers no adapter. */
 export const NO_WEBGPU_FLAGS = ["--disable-blink-features=WebGPU"];
 
-/** Launches Debian's Chromium, headless, with `--no-sandbox` (CI runs as root); `args` are
- * added to its flags. */
-export function launchChromium({ webgpu = true, args = [] } = {}) {
-  return chromium.launch({
+/** Debian's Chromium, headless, with `--no-sandbox` (CI runs as root); `args` are added to
+ * its flags. */
+function chromiumOptions({ webgpu = true, args = [] } = {}) {
+  return {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
       "--no-first-run", ...(webgpu ? WEBGPU_FLAGS : NO_WEBGPU_FLAGS), ...args],
-  });
+  };
+}
+
+/** Launches that Chromium (see chromiumOptions). */
+export function launchChromium(options) {
+  return chromium.launch(chromiumOptions(options));
+}
+
+/** The same Chromium with a profile kept in `profile` (a folder), as a browser context. */
+export function launchChromiumWithProfile(profile, { viewport, ...options } = {}) {
+  return chromium.launchPersistentContext(profile, { ...chromiumOptions(options), viewport });
 }
 
 /** Waits until the page has loaded its weights (or said why not); returns the status line. */

@@ -11,8 +11,7 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { NO_WEBGPU_FLAGS, runAll, serveDir, weightsLoaded } from "./browser.mjs";
+import { launchChromiumWithProfile, runAll, serveDir, weightsLoaded } from "./browser.mjs";
 
 const [site, screenshot] = process.argv.slice(2);
 const server = await serveDir(site);
@@ -35,11 +34,7 @@ async function classifySample(page, name) {
 async function check() {
   const failures = [];
   const profile = await mkdtemp(join(tmpdir(), "offline-e2e-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true,
-    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run", ...NO_WEBGPU_FLAGS],
-    viewport: { width: 1000, height: 900 },
-  });
+  const context = await launchChromiumWithProfile(profile, { webgpu: false, viewport: { width: 1000, height: 900 } });
   try {
     const page = context.pages()[0] ?? await context.newPage();
     page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
