@@ -66,7 +66,9 @@ async function check() {
   const failures = [];
   const browser = await launchChromium({ webgpu: false });
   try {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    // The manifest route below must see every request: no service worker may answer first
+    // (Playwright's routes do not see what one answers).
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, serviceWorkers: "block" });
     const first = await visit(context, failures, "first visit");
     if ((await requests()).length) failures.push(`requests reached the Hub before the visitor asked: ${JSON.stringify(await requests())}`);
     const text = await loadFromHub(first, "first visit");
