@@ -134,8 +134,32 @@ function weightsReady(job, data) {
   showColdStart();
   const i = data.info;
   setStatus($("weights"), `Weights: ${data.label} — ${i.arch}, ${i.num_classes} classes, ${i.input_size}×${i.input_size} input, ${i.dtype} weights.${data.warning ? ` Warning: ${data.warning}.` : ""}`, Boolean(data.warning));
+  showDtypeChoice(data.choices, i.dtype);
   waiting.splice(0).forEach(classify);
 }
+
+// The copies of the shipped weights that weights/manifest.json lists (int8, f16, f32): the
+// visitor picks one, and the next visit loads that one again.
+const DTYPE_KEY = "inception-weights-dtype";
+function chosenDtype() {
+  try { return localStorage.getItem(DTYPE_KEY) ?? undefined; } catch { return undefined; }
+}
+
+function showDtypeChoice(choices, current) {
+  const many = (choices?.length ?? 0) > 1;
+  $("dtype-choice").hidden = !many;
+  $("dtype-what").hidden = !many;
+  if (!many) return;
+  $("weights-dtype").replaceChildren(...choices.map(({ dtype, size }) =>
+    new Option(`${dtype}, ${(size / 1e6).toFixed(1)} MB`, dtype, false, dtype === current)));
+}
+
+$("weights-dtype").addEventListener("change", (e) => {
+  const dtype = e.target.value;
+  try { localStorage.setItem(DTYPE_KEY, dtype); } catch { /* the choice lasts this visit only */ }
+  setStatus($("weights"), `Loading the ${dtype} copy of the weights…`);
+  send({ type: "load-default", params: { dtype } });
+});
 
 function onMessage(data) {
   switch (data.type) {
@@ -468,6 +492,6 @@ if (bench) {
   startBench(bench);
   send({ type: "bench", params: bench });
 } else {
-  send({ type: "load-default" });
+  send({ type: "load-default", params: { dtype: chosenDtype() } });
   keepOffline();
 }

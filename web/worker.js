@@ -1,5 +1,6 @@
 // The Web Worker that owns the network. Messages in, each with an `id`:
-//   {type: "load-default"}                     weights listed in weights/manifest.json
+//   {type: "load-default", dtype}              weights listed in weights/manifest.json, the copy
+//                                              stored at `dtype` when it lists one (else its default)
 //   {type: "load-bytes", name, bytes}          a weights file the user dropped
 //   {type: "load-hub", repo, endpoint}         a checkpoint from the Hugging Face Hub, by name
 //   {type: "clear-cache"}                      forget every cached weights file
@@ -79,7 +80,8 @@ async function keep(cache, key, bytes, headers = {}) {
 }
 
 // `fetched`: how the bytes came, `{ms, fromCache}` (null for a file the visitor dropped).
-async function load(bytes, label, id, warning = null, fetched = null) {
+// `choices`: the dtypes and sizes the manifest stores these weights at (null otherwise).
+async function load(bytes, label, id, warning = null, fetched = null, choices = null) {
   await ready;
   const started = performance.now();
   // The weights in use stay until the new ones have loaded: a bad file changes nothing.
@@ -95,7 +97,7 @@ async function load(bytes, label, id, warning = null, fetched = null) {
     source: fetched ? (fetched.fromCache ? "cache" : "download") : "file", fetch_ms: fetched?.ms ?? 0,
     load_ms, ready_at: now(), warms,
   };
-  post({ type: "weights", id, info, label, warning, timing });
+  post({ type: "weights", id, info, label, warning, timing, choices });
   if (warms) await warmUp(info.input_size);
 }
 
@@ -135,19 +137,29 @@ async function checkHash(bytes, manifest, cache, url) {
   }
 }
 
-async function loadDefault(id) {
+// Every stored copy a manifest lists: its default first, then its variants.
+const storedCopies = (manifest) => [
+  { file: manifest.file, dtype: manifest.dtype, size: manifest.size, sha256: manifest.sha256 },
+  ...(manifest.variants ?? []),
+];
+
+async function loadDefault(id, { dtype } = {}) {
   const manifest = await fetchManifest();
   if (!manifest) {
     post({ type: "weights", id, info: null, label: "none" });
     return;
   }
-  const url = `weights/${manifest.file}`;
+  const copies = storedCopies(manifest);
+  const copy = copies.find((c) => c.dtype === dtype) ?? copies[0];
+  const url = `weights/${copy.file}`;
   const started = performance.now();
-  const { bytes, fromCache, cache } = await fetchWeights(url, manifest.size);
-  await checkHash(bytes, manifest, cache, url);
+  const { bytes, fromCache, cache } = await fetchWeights(url, copy.size);
+  await checkHash(bytes, copy, cache, url);
   const fetched = { ms: performance.now() - started, fromCache };
   const warning = fromCache ? null : await keep(cache, url, bytes);
-  await load(bytes, `${manifest.description || manifest.file}, ${megabytes(bytes.length)}${fromCache ? " (from cache)" : ""}`, id, warning, fetched);
+  // The page offers the other copies (`choices`) only for weights the manifest lists.
+  const choices = copies.map(({ dtype, size }) => ({ dtype, size }));
+  await load(bytes, `${manifest.description || copy.file}, ${megabytes(bytes.length)}${fromCache ? " (from cache)" : ""}`, id, warning, fetched, choices);
 }
 
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
@@ -293,7 +305,7 @@ function syntheticInput(size) {
 
 async function handle(data) {
   try {
-    if (data.type === "load-default") await loadDefault(data.id);
+    if (data.type === "load-default") await loadDefault(data.id, data);
     else if (data.type === "load-bytes") await load(new Uint8Array(data.bytes), data.name, data.id);
     else if (data.type === "load-hub") await loadHub(data.id, data);
     else if (data.type === "clear-cache") await clearCache(data.id);

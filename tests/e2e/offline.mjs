@@ -3,9 +3,11 @@
 //   its own name under the demo weights (the photos are for ImageNet weights: they must
 //   give a result, whatever its classes);
 // - the cold-start line says when WebAssembly, the weights and the first result were ready;
+// - the manifest's copies of the weights (int8, f16) are offered; picking f16 loads it, says
+//   so and still classifies, and the next visit loads f16 again;
 // - Chromium finds nothing that stops the page from being installed (its own check);
 // - after one visit the server is stopped: the page opens again from the browser, loads its
-//   weights from the cache and classifies a sample, with no network;
+//   weights (the f16 copy picked) from the cache and classifies a sample, with no network;
 // - at phone width (390 px) nothing sticks out sideways; the screenshot is saved.
 //   node tests/e2e/offline.mjs SITE_DIR SCREENSHOT.png
 import { mkdtemp } from "node:fs/promises";
@@ -52,6 +54,22 @@ async function check() {
     if (!/WebAssembly ready \d+\.\d\d s .*weights \d+\.\d MB .* in \d+\.\d\d s.*first result \d+\.\d\d s/.test(cold)) failures.push(`cold start: "${cold}"`);
     else console.log(`[cold start] ${cold}`);
 
+    const offered = await page.$$eval("#weights-dtype option", (os) => os.map((o) => o.textContent));
+    const shown = await page.isVisible("#weights-dtype");
+    if (!shown || offered.length !== 2 || !/^int8, 1\.3 MB$/.test(offered[0]) || !/^f16, \d\.\d MB$/.test(offered[1])) {
+      failures.push(`the weights' copies offered: ${shown ? JSON.stringify(offered) : "no choice shown"}`);
+    } else if (!/ int8 weights\.$/.test(weights)) {
+      failures.push(`the default copy is not int8: ${weights}`);
+    } else {
+      await page.selectOption("#weights-dtype", "f16");
+      await page.waitForFunction(() => / f16 weights\./.test(document.getElementById("weights").textContent) ||
+        document.getElementById("weights").classList.contains("error"), null, { timeout: 120_000 });
+      const f16 = await page.textContent("#weights");
+      const top = await classifySample(page, "star");
+      if (!/ f16 weights\.$/.test(f16) || top !== "star") failures.push(`picking f16: "${f16}", star sample: ${top}`);
+      else console.log(`[dtype] offered ${offered.join(" and ")}; picked f16: ${f16} (star sample: ${top})`);
+    }
+
     const cdp = await context.newCDPSession(page);
     const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
     const { errors: manifestErrors } = await cdp.send("Page.getAppManifest");
@@ -66,7 +84,7 @@ async function check() {
     if (reachable) failures.push("the server still answers after it was stopped");
     await page.reload();
     const again = await weightsLoaded(page);
-    if (!/^Weights: .*\(from cache\)/.test(again)) failures.push(`offline, the weights did not load from the cache: ${again}`);
+    if (!/^Weights: .*\(from cache\).* f16 weights\.$/.test(again)) failures.push(`offline, the picked f16 weights did not load from the cache: ${again}`);
     const offlineTop = await classifySample(page, "star");
     if (offlineTop !== "star") failures.push(`offline, the star sample gave ${offlineTop}`);
     else console.log(`[offline] the page opened, loaded its weights from the cache and classified a sample: ${offlineTop}`);

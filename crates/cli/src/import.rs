@@ -12,7 +12,7 @@ use inception::storage::StorageDtype;
 use inception::weights::{load_weights_file, save_burnpack};
 
 use crate::hub::resolve_weights;
-use crate::manifest::write_manifest;
+use crate::manifest::{add_variant, write_manifest};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,6 +30,10 @@ pub struct Args {
     /// size, sha256) here, e.g. weights/manifest.json.
     #[arg(long)]
     manifest: Option<PathBuf>,
+    /// Add the file to `--manifest` (an existing one, of the same weights at another dtype)
+    /// as a variant the page offers, instead of writing a new manifest around it.
+    #[arg(long, requires = "manifest")]
+    variant: bool,
     /// Description shown on the page.
     #[arg(long)]
     description: Option<String>,
@@ -74,8 +78,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     let size = std::fs::metadata(&args.out)?.len();
-    if let Some(path) = &args.manifest {
-        write_manifest(path, &args.out, &meta, args.description.clone())?;
+    match &args.manifest {
+        Some(path) if args.variant => add_variant(path, &args.out, &meta)?,
+        Some(path) => write_manifest(path, &args.out, &meta, args.description.clone())?,
+        None => {}
     }
     println!(
         "wrote {} ({}, {} classes, {} parameters at {}, {:.1} MB)",

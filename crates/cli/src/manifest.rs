@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use inception::manifest::Manifest;
+use anyhow::{Context, Result, bail};
+use inception::manifest::{Manifest, Variant, sha256_hex};
 use inception::weights::WeightsMeta;
 
 /// Writes the manifest for `weights` (which must sit beside it, or be copied there).
@@ -18,6 +18,55 @@ pub fn write_manifest(path: &Path, weights: &Path, meta: &WeightsMeta, descripti
     manifest
         .validate()
         .with_context(|| format!("cannot describe {} in a manifest", weights.display()))?;
+    std::fs::write(path, serde_json::to_string_pretty(&manifest)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Lists `weights` in the existing manifest at `path` as another stored copy of its weights,
+/// checking that they are the same network (arch, classes, preprocessing) and sit beside it.
+pub fn add_variant(path: &Path, weights: &Path, meta: &WeightsMeta) -> Result<()> {
+    let text = std::fs::read(path).with_context(|| format!("cannot read {} to add a variant to", path.display()))?;
+    let mut manifest = Manifest::parse(&text).with_context(|| format!("{} is not usable", path.display()))?;
+    let folder = |p: &Path| {
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::canonicalize(parent).with_context(|| format!("cannot find {}", parent.display()))
+    };
+    if folder(path)? != folder(weights)? {
+        bail!(
+            "{} must sit beside {} to be its variant",
+            weights.display(),
+            path.display()
+        );
+    }
+    let ours = (meta.arch, meta.num_classes, &meta.preprocess);
+    if ours != (manifest.arch, manifest.num_classes, &manifest.preprocess) {
+        bail!(
+            "{} ({}, {} classes) is not the network {} describes ({}, {} classes, or other preprocessing)",
+            weights.display(),
+            meta.arch,
+            meta.num_classes,
+            path.display(),
+            manifest.arch,
+            manifest.num_classes
+        );
+    }
+    let bytes = std::fs::read(weights).with_context(|| format!("cannot read {}", weights.display()))?;
+    let file = weights
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let variant = Variant {
+        file,
+        dtype: meta.dtype,
+        size: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+    };
+    manifest
+        .add_variant(variant)
+        .with_context(|| format!("cannot add {} to {}", weights.display(), path.display()))?;
     std::fs::write(path, serde_json::to_string_pretty(&manifest)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -398,6 +398,69 @@ fn weights_of_the_wrong_architecture_are_a_clear_error() {
 }
 
 #[test]
+fn import_lists_other_dtypes_as_variants_of_a_manifest() {
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../weights/inception-resnet-v2-shapes-int8.bpk"
+    );
+    let site = tempdir().join("variants");
+    std::fs::create_dir_all(&site).unwrap();
+    let path = |name: &str| site.join(name).display().to_string();
+    let import = |dtype: &str, out: &str, variant: bool| {
+        let mut cmd = bin();
+        cmd.args(["import", "--arch", "inception-resnet-v2", demo, "--dtype", dtype]);
+        cmd.args(["--out", out, "--manifest", &path("manifest.json")]);
+        if variant {
+            cmd.arg("--variant");
+        }
+        cmd.output().unwrap()
+    };
+    assert!(import("int8", &path("w-int8.bpk"), false).status.success());
+    let out = import("f16", &path("w-f16.bpk"), true);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let manifest = inception::Manifest::parse(&std::fs::read(path("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest.file, "w-int8.bpk");
+    let files: Vec<_> = manifest
+        .files()
+        .iter()
+        .map(|c| (c.file.clone(), c.dtype.name()))
+        .collect();
+    assert_eq!(
+        files,
+        [("w-int8.bpk".to_string(), "int8"), ("w-f16.bpk".to_string(), "f16")]
+    );
+    for copy in manifest.files() {
+        copy.check(&std::fs::read(path(&copy.file)).unwrap()).unwrap();
+    }
+
+    // Refused, and the manifest left as it was: the default's dtype again, a file elsewhere,
+    // another network.
+    let before = std::fs::read(path("manifest.json")).unwrap();
+    let (_, stderr) = text(&import("int8", &path("again-int8.bpk"), true));
+    assert!(stderr.contains("repeats the int8 copy w-int8.bpk"), "{stderr}");
+    let elsewhere = tempdir().join("elsewhere-f32.bpk").display().to_string();
+    let (_, stderr) = text(&import("f32", &elsewhere, true));
+    assert!(stderr.contains("must sit beside"), "{stderr}");
+    let out = bin()
+        .args(["import", "--arch", "inception-v4", &v4_weights(), "--dtype", "f32"])
+        .args([
+            "--out",
+            &path("v4.bpk"),
+            "--manifest",
+            &path("manifest.json"),
+            "--variant",
+        ])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert!(
+        !out.status.success() && stderr.contains("is not the network"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(path("manifest.json")).unwrap(), before);
+}
+
+#[test]
 fn without_weights_classify_uses_the_shipped_default_and_says_so() {
     let png = fixture("inception_v4").join("input.png").display().to_string();
     let out = bin()

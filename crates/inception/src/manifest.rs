@@ -1,5 +1,6 @@
 //! The weights manifest (`weights/manifest.json`): which weights file a site or a folder
-//! ships, what network it is and how to check it (size and sha256) before it is loaded.
+//! ships, what network it is and how to check it (size and sha256) before it is loaded, and
+//! the same weights stored at other dtypes (`variants`) for the page to offer.
 //! The CLI writes it (`inception import --manifest`); the web page reads it through this
 //! module, so that both sides agree on one format and a hostile or broken manifest is
 //! refused with a message before anything is downloaded.
@@ -20,6 +21,8 @@ pub const MAX_WEIGHTS_BYTES: u64 = 2 << 30;
 pub const MAX_CLASSES: usize = 100_000;
 const MAX_FILE_NAME: usize = 255;
 const MAX_DESCRIPTION: usize = 4096;
+/// The most other copies a manifest may list (there are three storage dtypes).
+pub const MAX_VARIANTS: usize = 8;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -35,6 +38,19 @@ pub struct Manifest {
     /// Size of the file in bytes.
     pub size: u64,
     /// Lower-case hex sha256 of the file.
+    pub sha256: String,
+    /// The same weights stored at other dtypes, beside `file`: a smaller download, or one
+    /// closer to f32. `file` stays the default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+}
+
+/// One stored copy of a manifest's weights: a file in the manifest's folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Variant {
+    pub file: String,
+    pub dtype: StorageDtype,
+    pub size: u64,
     pub sha256: String,
 }
 
@@ -60,7 +76,30 @@ impl Manifest {
             dtype: meta.dtype,
             size: weights.len() as u64,
             sha256: sha256_hex(weights),
+            variants: Vec::new(),
         }
+    }
+
+    /// Every stored copy: the default first, then the variants.
+    pub fn files(&self) -> Vec<Variant> {
+        let default = Variant {
+            file: self.file.clone(),
+            dtype: self.dtype,
+            size: self.size,
+            sha256: self.sha256.clone(),
+        };
+        std::iter::once(default).chain(self.variants.iter().cloned()).collect()
+    }
+
+    /// Lists `variant` as another copy of these weights, in place of one at the same dtype;
+    /// the default stays. Refused, changing nothing, if it has the default's dtype or file.
+    pub fn add_variant(&mut self, variant: Variant) -> Result<(), ManifestError> {
+        let mut next = self.clone();
+        next.variants.retain(|v| v.dtype != variant.dtype);
+        next.variants.push(variant);
+        next.validate()?;
+        *self = next;
+        Ok(())
     }
 
     /// Reads and validates a manifest.
@@ -75,8 +114,8 @@ impl Manifest {
 
     pub fn validate(&self) -> Result<(), ManifestError> {
         let bad = |field, reason: String| Err(ManifestError::Field { field, reason });
-        if let Err(reason) = check_file_name(&self.file) {
-            return bad("file", reason);
+        if let Err((field, reason)) = check_copy(&self.files()[0]) {
+            return bad(field, reason);
         }
         if self.description.chars().count() > MAX_DESCRIPTION {
             return bad("description", format!("longer than {MAX_DESCRIPTION} characters"));
@@ -90,21 +129,32 @@ impl Manifest {
         if let Err(reason) = self.preprocess.validate() {
             return bad("preprocess", reason);
         }
-        if !(1..=MAX_WEIGHTS_BYTES).contains(&self.size) {
-            return bad("size", format!("{} is outside 1..={MAX_WEIGHTS_BYTES}", self.size));
+        if self.variants.len() > MAX_VARIANTS {
+            return bad("variants", format!("more than {MAX_VARIANTS}"));
         }
-        if self.sha256.len() != 64
-            || !self
-                .sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return bad("sha256", "not 64 lower-case hex digits".into());
+        let files = self.files();
+        for (i, copy) in files.iter().enumerate().skip(1) {
+            if let Err((field, reason)) = check_copy(copy) {
+                return bad("variants", format!("[{}].{field}: {reason}", i - 1));
+            }
+            if let Some(same) = files[..i].iter().find(|c| c.dtype == copy.dtype || c.file == copy.file) {
+                return bad(
+                    "variants",
+                    format!("[{}] repeats the {} copy {}", i - 1, same.dtype.name(), same.file),
+                );
+            }
         }
         Ok(())
     }
 
-    /// Checks downloaded or cached bytes against the manifest's size and hash.
+    /// Checks downloaded or cached bytes against the size and hash of the default file.
+    pub fn check(&self, weights: &[u8]) -> Result<(), String> {
+        self.files()[0].check(weights)
+    }
+}
+
+impl Variant {
+    /// Checks downloaded or cached bytes against this copy's size and hash.
     pub fn check(&self, weights: &[u8]) -> Result<(), String> {
         if weights.len() as u64 != self.size {
             return Err(format!(
@@ -125,6 +175,19 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// A copy's file name, size and hash, or the field at fault and why.
+fn check_copy(copy: &Variant) -> Result<(), (&'static str, String)> {
+    check_file_name(&copy.file).map_err(|reason| ("file", reason))?;
+    if !(1..=MAX_WEIGHTS_BYTES).contains(&copy.size) {
+        return Err(("size", format!("{} is outside 1..={MAX_WEIGHTS_BYTES}", copy.size)));
+    }
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    if copy.sha256.len() != 64 || !copy.sha256.bytes().all(hex) {
+        return Err(("sha256", "not 64 lower-case hex digits".into()));
+    }
+    Ok(())
 }
 
 /// A plain file name in the manifest's folder: no path, no parent, nothing a URL or a file
@@ -171,6 +234,17 @@ mod tests {
     fn the_shipped_manifest_matches_the_shipped_weights() {
         let manifest = Manifest::parse(&shipped()).unwrap();
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../weights/");
+        // Every stored copy, and the demo ships more than one (the page offers the choice).
+        assert!(manifest.files().len() > 1);
+        for copy in manifest.files() {
+            let bytes = std::fs::read(format!("{dir}{}", copy.file)).unwrap();
+            copy.check(&bytes).unwrap();
+            let meta = crate::weights::load_weights(bytes, None, "test", &burn::prelude::Device::flex())
+                .unwrap()
+                .meta;
+            let described = (copy.dtype, manifest.arch, manifest.num_classes, &manifest.preprocess);
+            assert_eq!((meta.dtype, meta.arch, meta.num_classes, &meta.preprocess), described);
+        }
         let weights = std::fs::read(format!("{dir}{}", manifest.file)).unwrap();
         manifest.check(&weights).unwrap();
         let mut damaged = weights.clone();
@@ -227,6 +301,55 @@ mod tests {
             field_error(with(|v| v["description"] = "x".repeat(5000).into())),
             "description"
         );
+    }
+
+    #[test]
+    fn hostile_variants_are_refused() {
+        let variant = |v: &mut serde_json::Value, edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut copy = serde_json::json!({
+                "file": "other.bpk", "dtype": "f32", "size": 10, "sha256": "a".repeat(64)
+            });
+            edit(&mut copy);
+            v["variants"] = serde_json::json!([copy]);
+        };
+        assert!(with(|v| variant(v, &|_| {})).is_ok());
+        let cases: [&dyn Fn(&mut serde_json::Value); 5] = [
+            &|c| c["file"] = "../up.bpk".into(),
+            &|c| c["size"] = 0.into(),
+            &|c| c["sha256"] = "x".into(),
+            &|c| c["dtype"] = "int8".into(),
+            &|c| c["file"] = "inception-resnet-v2-shapes-int8.bpk".into(),
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            assert_eq!(field_error(with(|v| variant(v, case))), "variants", "case {i}");
+        }
+        let many: Vec<_> = (0..=MAX_VARIANTS)
+            .map(|i| serde_json::json!({"file": format!("w{i}.bpk"), "dtype": "f32", "size": 1, "sha256": "a".repeat(64)}))
+            .collect();
+        assert_eq!(field_error(with(|v| v["variants"] = many.into())), "variants");
+    }
+
+    #[test]
+    fn a_variant_replaces_its_dtype_and_never_the_default() {
+        let mut manifest = Manifest::parse(&shipped()).unwrap();
+        manifest.variants.clear();
+        let f32_copy = |file: &str| Variant {
+            file: file.into(),
+            dtype: StorageDtype::F32,
+            size: 4,
+            sha256: "b".repeat(64),
+        };
+        manifest.add_variant(f32_copy("a.bpk")).unwrap();
+        manifest.add_variant(f32_copy("b.bpk")).unwrap();
+        assert_eq!(manifest.variants, vec![f32_copy("b.bpk")]);
+        let before = manifest.clone();
+        let same_as_default = Variant {
+            dtype: manifest.dtype,
+            ..f32_copy("c.bpk")
+        };
+        assert!(manifest.add_variant(same_as_default).is_err());
+        assert_eq!(manifest, before);
+        assert_eq!(manifest.files().len(), 2);
     }
 
     #[test]
