@@ -6,7 +6,7 @@
 #   check_formatting         rustfmt, before anything is built
 #   start_native_build       in the background: cargo test --no-run (burn, ~20 min cold)
 #   start_wasm_side          in the background, niced: the site's tools, the wasm32 build,
-#                            trunk's site, the page's benchmark smoke
+#                            trunk's site, the npm package, the page's benchmark smoke
 #   prepare_test_data        the test packages and venv, the timm fixtures, the bad-input corpus
 #   wait_native_build
 #   start_overfit_on_wgpu    the longest test (autotuning training kernels), in the background
@@ -15,7 +15,8 @@
 #   wait_wasm_side
 #   browser_tests            wasm-bindgen-test in Chromium, then the page end to end
 #                            (tests/e2e: page, Hub control, bad-input corpus, the page
-#                            as an app: samples, offline, install, phone width, camera)
+#                            as an app: samples, offline, install, phone width, camera;
+#                            the npm package and its example page)
 #   wait_fuzzing
 #   check_page_benchmark     the benchmark smoke's results
 #   summary                  one line: what ran and passed, what failed
@@ -106,6 +107,10 @@ start_wasm_side() {
     # wasm-opt, and the static hosts' files), which the end-to-end tests serve.
     CARGO_TARGET_DIR_WASM=$wasm_target bash tools/build_site.sh dist >"$cache/trunk-build.log" 2>&1 || exit 2
     milestone "trunk build done"
+    # The npm package (tools/build_package.sh: wasm-pack, then the package's own JS), which
+    # browser_tests uses as another web app would.
+    CARGO_TARGET_DIR_WASM=$wasm_target bash tools/build_package.sh >"$cache/package-build.log" 2>&1 || exit 5
+    milestone "npm package build done"
     # The page's benchmark mode on the shipped weights, on WebGPU and on the CPU: it must
     # finish with complete figures on the backend asked for (the figures are not judged here).
     node tests/e2e/bench.mjs dist webgpu,cpu 2 1 >"$cache/bench-smoke.jsonl" 2>"$cache/bench-smoke.log" || exit 3
@@ -122,6 +127,7 @@ wasm_side_failed() {
     2) step="trunk build"; log_file=trunk-build.log ;;
     3) step="the page's benchmark mode"; log_file=bench-smoke.log ;;
     4) step="building the site's tools"; log_file=tools-setup.log ;;
+    5) step="the npm package's build"; log_file=package-build.log ;;
     *) step="the wasm32 build"; log_file=wasm-build.log ;;
   esac
   tail -n 60 "$cache/$log_file" >&2
@@ -214,11 +220,13 @@ browser_tests() {
   # same hash-derived weights and input.
   local expected=$cache/web-expected-irv2-75.f32
   "$CARGO_TARGET_DIR/release/inception" synthetic --arch inception-resnet-v2 --image-size 75 --seed 0 --out "$expected"
+  # As wasm-bindgen users run them: wasm-pack test, with the wasm-bindgen-test-runner and the
+  # chromedriver installed here (`--mode no-install`: nothing is downloaded).
   (
     cd crates/web  # wasm-bindgen-test-runner reads webdriver.json (Chromium's flags) here
-    INCEPTION_WEB_EXPECTED=$expected CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=900 \
-      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$cache/tools/bin/wasm-bindgen-test-runner \
-      CARGO_TARGET_DIR=$wasm_target cargo test --release --locked --target wasm32-unknown-unknown -p inception-web -- --nocapture
+    PATH=$cache/tools/bin:$PATH INCEPTION_WEB_EXPECTED=$expected WASM_BINDGEN_TEST_TIMEOUT=900 \
+      CARGO_TARGET_DIR=$wasm_target wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)" \
+      --release --mode no-install .
   ) 2>&1 | tee -a "$log"
   milestone "browser tests (wasm-bindgen-test) done"
 
@@ -257,6 +265,11 @@ Image.open(sys.argv[1]).transpose(Image.FLIP_LEFT_RIGHT).rotate(90).save(sys.arg
   node tests/e2e/camera.mjs "$site" 2>&1 | tee -a "$log"
   rm -rf "$site"
   milestone "page app and camera tests done"
+
+  # The npm package alone: its example page, then its whole API (URL, bytes, Hub stand-in;
+  # Blob, ImageBitmap, <img>, ImageData; the errors).
+  node tests/e2e/package.mjs "$repo" "$INCEPTION_ORACLE_PYTHON" 2>&1 | tee -a "$log"
+  milestone "npm package test done"
 }
 
 wait_fuzzing() {

@@ -2,18 +2,21 @@
 # Installs what building and testing need on a fresh Debian machine (idempotent; fast when
 # everything is already there), tools kept in a cache outside the clone:
 #   wasm32 target, wasm-bindgen-cli, trunk, wasm-opt (the site; all that `--demo` installs)
+#   wasm-pack                                        (the npm package: `--package` adds it)
 #   Mesa's Vulkan drivers, Chromium + chromedriver,  (the tests: lavapipe runs wgpu on the CPU
 #   playwright-core, the timm oracle's Python venv    when there is no GPU)
-#   usage: tests/setup.sh [--demo | --test-deps]
+#   usage: tests/setup.sh [--demo | --package | --test-deps]
 #     --demo       only the site's tools (the first line above)
-#     --test-deps  only what the tests need besides them (the packages, playwright, the venv)
+#     --package    the site's tools and wasm-pack
+#     --test-deps  only what the tests need besides the tools (the packages, playwright, the venv)
 set -euo pipefail
-tools_part=true; deps_part=true
+tools_part=true; package_part=true; deps_part=true
 case "${1:-}" in
-  --demo) deps_part=false ;;
-  --test-deps) tools_part=false ;;
+  --demo) deps_part=false; package_part=false ;;
+  --package) deps_part=false ;;
+  --test-deps) tools_part=false; package_part=false ;;
   "") ;;
-  *) echo "usage: tests/setup.sh [--demo | --test-deps]" >&2; exit 2 ;;
+  *) echo "usage: tests/setup.sh [--demo | --package | --test-deps]" >&2; exit 2 ;;
 esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${INCEPTION_CACHE:-$HOME/.cache/inception-rs}
@@ -84,6 +87,15 @@ if $tools_part; then
     npm install --no-audit --no-fund --silent --prefix "$tools/binaryen" binaryen@132.0.0 >&2
     mkdir -p "$tools/bin"
     ln -sf "$tools/binaryen/node_modules/.bin/wasm-opt" "$tools/bin/wasm-opt"
+  fi
+  # wasm-pack for the npm package (tools/build_package.sh), run with `--mode no-install`:
+  # it finds the wasm-bindgen and wasm-opt above instead of downloading its own. Unoptimised,
+  # as trunk: it only starts cargo and those tools. About a minute, once.
+  if $package_part && [ "$("$tools/bin/wasm-pack" --version 2>/dev/null)" != "wasm-pack 0.13.1" ]; then
+    echo "setup: cargo install wasm-pack 0.13.1 (about a minute)" >&2
+    t0=$SECONDS
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=0 cargo install -q wasm-pack --version =0.13.1 --locked --root "$tools" >&2
+    echo "setup: wasm-pack built in $((SECONDS - t0))s" >&2
   fi
 fi
 $deps_part || exit 0

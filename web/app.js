@@ -225,7 +225,7 @@ function showResult(card, result, prepared = "decoding") {
   card.view ??= { on: true, opacity: 50, picked: null };
   const view = camView(card, result);
   const shown = view.selected();
-  for (const [rank, p] of result.top5.entries()) {
+  for (const [rank, p] of result.top.entries()) {
     const row = document.createElement("div");
     row.className = "row";
     row.dataset.index = p.index;
@@ -292,7 +292,7 @@ function camView(card, result) {
   const opacity = controls.querySelector(`#${CSS.escape(id)}-opacity`);
   on.checked = state.on;
   opacity.value = String(state.opacity);
-  const selected = () => Math.max(0, result.top5.findIndex((p) => p.index === state.picked));
+  const selected = () => Math.max(0, result.top.findIndex((p) => p.index === state.picked));
   let photo = null;
   const heat = result.maps.map((m) => {
     const cells = document.createElement("canvas");
@@ -313,7 +313,7 @@ function camView(card, result) {
       ctx.globalAlpha = Number(opacity.value) / 100;
       ctx.drawImage(shown, 0, 0, side, side);
     }
-    const what = on.checked ? `where the network looked for ${result.top5[selected()].label}` : "as the network saw it";
+    const what = on.checked ? `where the network looked for ${result.top[selected()].label}` : "as the network saw it";
     canvas.setAttribute("aria-label", `The photo, ${what}`);
   };
   on.addEventListener("change", () => { state.on = on.checked; draw(); });

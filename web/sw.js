@@ -9,7 +9,7 @@ const CACHE = "inception-site-v1";
 // browser tries again on the next visit.
 const SITE = [
   "./", "index.html", "style.css", "app.js", "camera.js", "bench.js", "worker.js",
-  "inception-web.js", "inception-web_bg.wasm", "manifest.webmanifest", "icons/icon-192.png", "icons/icon-512.png",
+  "inception-web.js", "inception-web_bg.wasm", "fetch-weights.js", "manifest.webmanifest", "icons/icon-192.png", "icons/icon-512.png",
 ];
 // Stored when present: a site may ship no weights, and samples are extras.
 const OPTIONAL = [

@@ -13,6 +13,7 @@
 // After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
 // worker says "crashed" and closes, and the page starts a new one.
 import init, { Classifier, parse_manifest } from "./inception-web.js";
+import { checkHash as checkBytes, download as downloadBytes, hubFileInfo, HUB_FILE } from "./fetch-weights.js";
 
 const CACHE = "inception-weights-v1";
 let classifier = null;
@@ -26,11 +27,6 @@ const wasmReadyAt = ready.then(now);
 
 function post(msg) { self.postMessage(msg); }
 
-async function sha256Hex(bytes) {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 const openCache = async () => ("caches" in self ? caches.open(CACHE) : null);
 
 // Downloads with a progress report, or takes the copy in the Cache API from an earlier visit.
@@ -42,30 +38,7 @@ async function fetchWeights(url, size) {
 }
 
 // `size`: what the manifest (or the Hub) announced; a server that sends more is cut off.
-async function download(url, size) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`downloading ${url} failed: HTTP ${response.status}`);
-  const total = Number(response.headers.get("content-length")) || size || 0;
-  const reader = response.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    // A server that sends more than the manifest announced is cut off, not buffered.
-    if (size && loaded > size) {
-      await reader.cancel();
-      throw new Error(`downloading ${url}: more than the ${size} bytes the manifest announced`);
-    }
-    post({ type: "progress", loaded, total });
-  }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const c of chunks) { bytes.set(c, offset); offset += c.length; }
-  return bytes;
-}
+const download = (url, size) => downloadBytes(url, size, (loaded, total) => post({ type: "progress", loaded, total }));
 
 // Keeps downloaded weights for the next visit. The put of a few hundred MB is awaited, and a
 // refusal (a full storage quota) is said, not swallowed: the weights still load this time.
@@ -109,7 +82,7 @@ async function load(bytes, label, id, warning = null, fetched = null, choices = 
 async function warmUp(size) {
   const started = performance.now();
   try {
-    await classifier.classify_rgba(new Uint8Array(4 * size * size).fill(128), size, size);
+    await classifier.classify_rgba(new Uint8Array(4 * size * size).fill(128), size, size, 1);
     post({ type: "warmed-up", ms: performance.now() - started });
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) throw e;
@@ -127,13 +100,13 @@ async function fetchManifest() {
   return parse_manifest(new Uint8Array(await res.arrayBuffer()));
 }
 
-async function checkHash(bytes, manifest, cache, url) {
-  const hash = bytes.length === manifest.size ? await sha256Hex(bytes) : null;
-  if (hash !== manifest.sha256) {
+// Bytes that are not what was announced are dropped from the cache too.
+async function checkHash(bytes, expected, cache, url) {
+  try {
+    await checkBytes(bytes, expected);
+  } catch (e) {
     if (cache) await cache.delete(url);
-    throw new Error(hash === null
-      ? `weights ${manifest.file} are ${bytes.length} bytes, the manifest says ${manifest.size}`
-      : `weights ${manifest.file} are damaged (sha256 ${hash.slice(0, 12)}…, expected ${manifest.sha256.slice(0, 12)}…)`);
+    throw e;
   }
 }
 
@@ -163,30 +136,6 @@ async function loadDefault(id, { dtype } = {}) {
 }
 
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
-const HUB_FILE = "model.safetensors";
-const MAX_HUB_BYTES = 2 ** 31;
-
-// What the Hub's API says of a repository's file at its main branch: the commit, and the
-// size and sha256 of the LFS file (the browser follows the file's redirect to the CDN by
-// itself, so the resolve answer's X-Linked-Etag is out of reach; the API has the same hash).
-async function hubFileInfo(endpoint, repo) {
-  const url = `${endpoint}/api/models/${repo}/revision/main?blobs=true`;
-  const res = await fetch(url);
-  if (res.status === 401 || res.status === 404) throw new Error(`${repo} is not on ${endpoint} (HTTP ${res.status})`);
-  if (!res.ok) throw new Error(`${endpoint} answered HTTP ${res.status} for ${repo}`);
-  const text = await res.text();
-  if (text.length > 4 << 20) throw new Error(`${endpoint}'s description of ${repo} is too long`);
-  const about = JSON.parse(text);
-  const file = about?.siblings?.find?.((s) => s?.rfilename === HUB_FILE);
-  const sha256 = file?.lfs?.sha256, size = file?.lfs?.size ?? file?.size, commit = about?.sha;
-  if (!file) throw new Error(`${repo} has no ${HUB_FILE}`);
-  if (!/^[0-9a-f]{64}$/.test(sha256 ?? "") || !/^[0-9a-f]{40}$/.test(commit ?? "") ||
-      !Number.isSafeInteger(size) || size <= 0 || size > MAX_HUB_BYTES) {
-    throw new Error(`${endpoint}'s description of ${repo}/${HUB_FILE} has no usable sha256, commit or size`);
-  }
-  return { sha256, size, commit };
-}
-
 // A checkpoint by name from the Hub (tests point `endpoint` at a loopback stand-in), kept in
 // the Cache API under its name: the next visit loads it with no request.
 async function loadHub(id, { repo, endpoint }) {
@@ -201,9 +150,8 @@ async function loadHub(id, { repo, endpoint }) {
     bytes = new Uint8Array(await cached.arrayBuffer());
     expected = { file: `${repo}/${HUB_FILE}`, size: Number(cached.headers.get("x-linked-size")), sha256: cached.headers.get("x-linked-etag") };
   } else {
-    const info = await hubFileInfo(endpoint, repo);
-    bytes = await download(`${endpoint}/${repo}/resolve/${info.commit}/${HUB_FILE}`, info.size);
-    expected = { file: `${repo}/${HUB_FILE}`, size: info.size, sha256: info.sha256 };
+    expected = await hubFileInfo(endpoint, repo);
+    bytes = await download(expected.url, expected.size);
   }
   await checkHash(bytes, expected, cache, key);
   if (!cached) {

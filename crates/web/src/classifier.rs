@@ -27,10 +27,14 @@ struct Info<'a> {
     backend: &'a Backend,
 }
 
+/// How many classes an answer lists when the caller does not say.
+const DEFAULT_TOP_K: usize = 5;
+
 #[derive(Serialize)]
 struct Classification {
-    top5: Vec<inception::pipeline::Prediction>,
-    /// Where the network looked, for each of the top 5 (same order).
+    /// The `top_k` most probable classes, most probable first.
+    top: Vec<inception::pipeline::Prediction>,
+    /// Where the network looked, for each class of `top` (same order).
     maps: Vec<HeatMap>,
     /// The part of the decoded image the network saw, in its pixels.
     crop: CropWindow,
@@ -82,22 +86,29 @@ impl Classifier {
         serde_wasm_bindgen::to_value(&info).map_err(js_error)
     }
 
-    /// Classifies an image file's bytes: `{top5: [{index, label, probability}], maps: [{class,
+    /// Classifies an image file's bytes: `{top: [{index, label, probability}], maps: [{class,
     /// width, height, rgba}], crop: {x, y, width, height}, preprocess_ms, inference_ms}`, or
-    /// an error saying what is wrong with the file. `maps` are the top 5's class activation
-    /// maps, to draw over `crop`, the part of the image the network saw.
-    pub async fn classify(&self, image: Vec<u8>) -> Result<JsValue, JsError> {
+    /// an error saying what is wrong with the file. `top` has the `top_k` (default 5, at most
+    /// the number of classes) most probable classes; `maps` are their class activation maps,
+    /// to draw over `crop`, the part of the image the network saw.
+    pub async fn classify(&self, image: Vec<u8>, top_k: Option<usize>) -> Result<JsValue, JsError> {
         let started = now_ms();
         let prepared = self.pipeline.prepare(&image).map_err(js_error)?;
-        self.classify_prepared(prepared, started).await
+        self.classify_prepared(prepared, started, top_k).await
     }
 
     /// Classifies an RGBA frame, `width x height` pixels (a canvas's `ImageData`: a camera
     /// frame), with no encoding or decoding; the answer is that of [`Classifier::classify`].
-    pub async fn classify_rgba(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+    pub async fn classify_rgba(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        top_k: Option<usize>,
+    ) -> Result<JsValue, JsError> {
         let started = now_ms();
         let prepared = self.pipeline.prepare_rgba(&rgba, width, height).map_err(js_error)?;
-        self.classify_prepared(prepared, started).await
+        self.classify_prepared(prepared, started, top_k).await
     }
 
     /// Logits for an already preprocessed `[3, size, size]` input (benchmarks and tests).
@@ -139,7 +150,19 @@ impl Classifier {
         &self.backend
     }
 
-    async fn classify_prepared(&self, prepared: Prepared, started: f64) -> Result<JsValue, JsError> {
+    async fn classify_prepared(
+        &self,
+        prepared: Prepared,
+        started: f64,
+        top_k: Option<usize>,
+    ) -> Result<JsValue, JsError> {
+        let classes = self.pipeline.meta().num_classes;
+        let top_k = top_k.unwrap_or(DEFAULT_TOP_K);
+        if !(1..=classes).contains(&top_k) {
+            return Err(JsError::new(&format!(
+                "top_k is {top_k}: it must be 1 to {classes}, the number of classes"
+            )));
+        }
         let preprocessed = now_ms();
         let outputs = self
             .pipeline
@@ -150,14 +173,14 @@ impl Classifier {
             .map_err(js_error)?;
         let answer = self
             .pipeline
-            .answers(outputs, 5)
+            .answers(outputs, top_k)
             .into_iter()
             .next()
             .ok_or_else(|| JsError::new("the network gave no result"))?
             .map_err(js_error)?;
         let maps = heat_maps(&answer);
         let result = Classification {
-            top5: answer.top,
+            top: answer.top,
             maps,
             crop: prepared.window,
             preprocess_ms: preprocessed - started,

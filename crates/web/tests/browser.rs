@@ -63,13 +63,16 @@ async fn broken_images_are_errors_not_panics() {
             b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00".to_vec(),
         ),
     ] {
-        assert!(classifier.classify(bytes).await.is_err(), "{what} must be an error");
+        assert!(
+            classifier.classify(bytes, None).await.is_err(),
+            "{what} must be an error"
+        );
     }
 }
 
-/// A camera frame's pixels give the answer their PNG file gives: the same top-5 with the
-/// same probabilities, and the same maps. Pixels that do not make the stated frame are an
-/// error.
+/// A camera frame's pixels give the answer their PNG file gives: the same top-3 (as asked)
+/// with the same probabilities, and the same maps. Pixels that do not make the stated frame,
+/// and a top-k of no class or of more classes than there are, are errors.
 #[wasm_bindgen_test]
 async fn rgba_frames_answer_as_their_png_does() {
     let (width, height) = (96u32, 80u32);
@@ -82,27 +85,34 @@ async fn rgba_frames_answer_as_their_png_does() {
         .expect("encoding a PNG in memory");
     // On the CPU: a few seconds a pass here.
     let classifier = synthetic_classifier(false).await;
-    let from_file = classifier.classify(png).await.map_err(|_| "the PNG").unwrap();
+    let from_file = classifier
+        .classify(png.clone(), Some(3))
+        .await
+        .map_err(|_| "the PNG")
+        .unwrap();
     let from_pixels = classifier
-        .classify_rgba(frame.clone().into_raw(), width, height)
+        .classify_rgba(frame.clone().into_raw(), width, height, Some(3))
         .await
         .map_err(|_| "the pixels")
         .unwrap();
-    for field in ["top5", "maps", "crop"] {
-        let json = |v: &wasm_bindgen::JsValue| {
-            let value = js_sys::Reflect::get(v, &field.into()).unwrap();
-            String::from(js_sys::JSON::stringify(&value).unwrap())
-        };
-        assert_eq!(json(&from_pixels), json(&from_file), "{field} differs");
+    let field = |v: &wasm_bindgen::JsValue, name: &str| js_sys::Reflect::get(v, &name.into()).unwrap();
+    for name in ["top", "maps", "crop"] {
+        let json = |v: &wasm_bindgen::JsValue| String::from(js_sys::JSON::stringify(&field(v, name)).unwrap());
+        assert_eq!(json(&from_pixels), json(&from_file), "{name} differs");
     }
+    for name in ["top", "maps"] {
+        assert_eq!(js_sys::Array::from(&field(&from_file, name)).length(), 3, "{name}");
+    }
+    assert!(classifier.classify(png.clone(), Some(0)).await.is_err());
+    assert!(classifier.classify(png, Some(1_000_000)).await.is_err());
     let pixels = frame.into_raw();
     assert!(
         classifier
-            .classify_rgba(pixels.clone(), width + 1, height)
+            .classify_rgba(pixels.clone(), width + 1, height, None)
             .await
             .is_err()
     );
-    assert!(classifier.classify_rgba(pixels, 0, height).await.is_err());
+    assert!(classifier.classify_rgba(pixels, 0, height, None).await.is_err());
 }
 
 #[wasm_bindgen_test]
