@@ -3,9 +3,11 @@
 # build (wasm-opt'd wasm, the page, the service worker, the shipped weights), plus
 #   .nojekyll  GitHub Pages serves the files as they are;
 #   _headers   Netlify and Cloudflare Pages send the page's Content-Security-Policy as a
-#              header, so that it covers the worker too (a meta tag does not).
-# The site needs no other header: it runs under any static file server, and keeps itself for
-# offline visits through its service worker (web/sw.js).
+#              header, so that it covers the worker too (a meta tag does not), and the
+#              cross-origin isolation headers (COOP, COEP).
+# The site needs no header: it runs under any static file server, keeps itself for offline
+# visits through its service worker (web/sw.js), which also makes the pages it serves
+# cross-origin isolated on hosts that send no headers (GitHub Pages).
 #   usage: tools/build_site.sh [OUT]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,5 +20,8 @@ PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=${CARGO_TARGET_DIR_WASM:-$cache/tar
 touch "$out/.nojekyll"
 policy=$(sed -n 's/.*<meta http-equiv="Content-Security-Policy" content="\([^"]*\)".*/\1/p' web/index.html)
 [ -n "$policy" ] || { echo "build_site.sh: web/index.html has no Content-Security-Policy" >&2; exit 1; }
-printf '/*\n  Content-Security-Policy: %s\n' "$policy" >"$out/_headers"
+# Cross-origin isolation (for wasm threads) as headers too; web/sw.js adds them where the
+# host sends none.
+printf '/*\n  Content-Security-Policy: %s\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n' \
+  "$policy" >"$out/_headers"
 echo "build_site.sh: the site is in $out ($(du -sh "$out" | cut -f1)); serve it with any static file server"

@@ -37,6 +37,20 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// Cross-origin isolation, which SharedArrayBuffer (and so wasm threads) needs, on any host,
+// GitHub Pages included, which lets a site set no header: every answer of the site that this
+// worker serves carries COOP and COEP, so pages it controls are isolated. Requests to other
+// origins are CORS fetches (the Hub sends CORS headers), which COEP allows.
+// tools/build_site.sh's _headers sends the same two headers where the host reads it.
+const ISOLATION = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
+
+function isolated(response) {
+  if (response.type === "opaque" || response.type === "opaqueredirect") return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 const isWeights = (url) => url.pathname.includes("/weights/") && !url.pathname.endsWith("/manifest.json");
 
 self.addEventListener("fetch", (event) => {
@@ -51,7 +65,7 @@ self.addEventListener("fetch", (event) => {
       response = await fetch(request);
     } catch (offline) {
       const copy = await caches.match(key, { cacheName: CACHE });
-      if (copy) return copy;
+      if (copy) return isolated(copy);
       throw offline;
     }
     // Stored after the answer, and a refusal (a full storage quota) keeps the older copy.
@@ -60,7 +74,7 @@ self.addEventListener("fetch", (event) => {
       const copy = response.clone();
       event.waitUntil(caches.open(CACHE).then((cache) => cache.put(key, copy)).catch(() => {}));
     }
-    return response;
+    return isolated(response);
   })());
 });
 

@@ -6,6 +6,7 @@
 // - the manifest's copies of the weights (int8, f16) are offered; picking f16 loads it, says
 //   so and still classifies, and the next visit loads f16 again;
 // - Chromium finds nothing that stops the page from being installed (its own check);
+// - once the service worker serves it, the page is cross-origin isolated and still works;
 // - after one visit the server is stopped: the page opens again from the browser, loads its
 //   weights (the f16 copy picked) from the cache and classifies a sample, with no network;
 // - at phone width (390 px) nothing sticks out sideways; the screenshot is saved.
@@ -78,6 +79,17 @@ async function check() {
     else console.log("[install] Chromium finds the page installable (manifest, icons, service worker)");
 
     await page.waitForFunction(() => document.body.dataset.offline === "ready" && navigator.serviceWorker.controller, null, { timeout: 60_000 });
+    // Served by the service worker, the page is cross-origin isolated (COOP and COEP from
+    // sw.js, as on a host that sends no headers), and still loads its weights and classifies.
+    await page.reload();
+    const isolation = await page.evaluate(() => [self.crossOriginIsolated, typeof SharedArrayBuffer]);
+    const isolatedWeights = await weightsLoaded(page);
+    const isolatedTop = await classifySample(page, "star");
+    if (isolation[0] !== true || isolation[1] !== "function" || !/^Weights: /.test(isolatedWeights) || isolatedTop !== "star") {
+      failures.push(`served by the service worker: crossOriginIsolated ${isolation}, ${isolatedWeights}, star sample: ${isolatedTop}`);
+    } else {
+      console.log("[isolation] served by the service worker, the page is crossOriginIsolated (SharedArrayBuffer exists) and classifies");
+    }
     server.close();
     // Really offline: what the service worker did not keep cannot be fetched.
     const reachable = await page.evaluate(() => fetch(`/not-kept-${Date.now()}.txt`).then(() => true, () => false));
