@@ -269,6 +269,9 @@ Image.open(sys.argv[1]).transpose(Image.FLIP_LEFT_RIGHT).rotate(90).save(sys.arg
   # The npm package alone: its example page, then its whole API (URL, bytes, Hub stand-in;
   # Blob, ImageBitmap, <img>, ImageData; the errors).
   node tests/e2e/package.mjs "$repo" "$INCEPTION_ORACLE_PYTHON" 2>&1 | tee -a "$log"
+  # Its TypeScript types, used as an app would (and misused where they must refuse).
+  tests/e2e/node_modules/.bin/tsc -p tests/e2e/tsconfig.package.json || fail "the npm package's types did not check (tsc, above)"
+  check_passed "npm package types"
   milestone "npm package test done"
 }
 

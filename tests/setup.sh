@@ -4,7 +4,8 @@
 #   wasm32 target, wasm-bindgen-cli, trunk, wasm-opt (the site; all that `--demo` installs)
 #   wasm-pack                                        (the npm package: `--package` adds it)
 #   Mesa's Vulkan drivers, Chromium + chromedriver,  (the tests: lavapipe runs wgpu on the CPU
-#   playwright-core, the timm oracle's Python venv    when there is no GPU)
+#   playwright-core, typescript, the timm oracle's    when there is no GPU)
+#   Python venv
 #   usage: tests/setup.sh [--demo | --package | --test-deps]
 #     --demo       only the site's tools (the first line above)
 #     --package    the site's tools and wasm-pack
@@ -100,7 +101,9 @@ if $tools_part; then
 fi
 $deps_part || exit 0
 
-[ -d "$repo/tests/e2e/node_modules/playwright-core" ] || (cd "$repo/tests/e2e" && npm ci --no-audit --no-fund >&2)
+# playwright-core drives Chromium; typescript checks the npm package's types.
+[ -d "$repo/tests/e2e/node_modules/playwright-core" ] && [ -d "$repo/tests/e2e/node_modules/typescript" ] ||
+  (cd "$repo/tests/e2e" && npm ci --no-audit --no-fund >&2)
 
 if [ -n "$venv_job" ]; then
   wait "$venv_job" || { echo "setup: making the oracle venv failed" >&2; exit 1; }
