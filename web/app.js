@@ -89,7 +89,16 @@ function show(job, data) {
     setStatus($("cache"), `The cache could not be cleared: ${data.message}`, true);
   } else {
     $("progress").hidden = true;
-    setStatus($("weights"), `Weights could not be loaded: ${data.message}`, true);
+    // The weights in use stay loaded: the copy picked goes back to theirs.
+    const inUse = weightsLoaded ? " (the weights in use stay loaded)" : "";
+    setStatus($("weights"), `Weights could not be loaded: ${data.message}${inUse}`, true);
+    $("weights-dtype").value = $("weights-dtype").dataset.loaded ?? "";
+    // A copy picked on an earlier visit that no longer loads is forgotten, and the default
+    // copy loads instead, so that a stale pick never leaves the page without weights.
+    if (job.type === "load-default" && job.params?.dtype) {
+      rememberDtype(null);
+      if (!weightsLoaded) send({ type: "load-default", params: {} });
+    }
   }
 }
 
@@ -144,19 +153,25 @@ const DTYPE_KEY = "inception-weights-dtype";
 function chosenDtype() {
   try { return localStorage.getItem(DTYPE_KEY) ?? undefined; } catch { return undefined; }
 }
+function rememberDtype(dtype) {
+  try {
+    dtype ? localStorage.setItem(DTYPE_KEY, dtype) : localStorage.removeItem(DTYPE_KEY);
+  } catch { /* the choice lasts this visit only */ }
+}
 
 function showDtypeChoice(choices, current) {
   const many = (choices?.length ?? 0) > 1;
   $("dtype-choice").hidden = !many;
   $("dtype-what").hidden = !many;
   if (!many) return;
+  $("weights-dtype").dataset.loaded = current;
   $("weights-dtype").replaceChildren(...choices.map(({ dtype, size }) =>
     new Option(`${dtype}, ${(size / 1e6).toFixed(1)} MB`, dtype, false, dtype === current)));
 }
 
 $("weights-dtype").addEventListener("change", (e) => {
   const dtype = e.target.value;
-  try { localStorage.setItem(DTYPE_KEY, dtype); } catch { /* the choice lasts this visit only */ }
+  rememberDtype(dtype);
   setStatus($("weights"), `Loading the ${dtype} copy of the weights…`);
   send({ type: "load-default", params: { dtype } });
 });

@@ -9,12 +9,14 @@
 // - once the service worker serves it, the page is cross-origin isolated and still works;
 // - after one visit the server is stopped: the page opens again from the browser, loads its
 //   weights (the f16 copy picked) from the cache and classifies a sample, with no network;
-// - at phone width (390 px) nothing sticks out sideways; the screenshot is saved.
+// - at phone width (390 px) nothing sticks out sideways; the screenshot is saved;
+// - a copy picked on an earlier visit that no longer downloads (an HTTP 404) is forgotten,
+//   and the page loads the default copy instead of staying without weights.
 //   node tests/e2e/offline.mjs SITE_DIR SCREENSHOT.png
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchChromiumWithProfile, runAll, serveDir, weightsLoaded } from "./browser.mjs";
+import { launchChromium, launchChromiumWithProfile, runAll, serveDir, weightsLoaded } from "./browser.mjs";
 
 const [site, screenshot] = process.argv.slice(2);
 const server = await serveDir(site);
@@ -112,4 +114,35 @@ async function check() {
   return failures;
 }
 
-await runAll(["offline"], check, server);
+// Its own server (check() stops the first) and no service worker, so that the route is seen.
+async function checkStalePick() {
+  const failures = [];
+  const own = await serveDir(site);
+  const browser = await launchChromium({ webgpu: false });
+  try {
+    const context = await browser.newContext({ serviceWorkers: "block" });
+    const page = await context.newPage();
+    const weightsSay = (pattern) => page.waitForFunction((p) => new RegExp(p).test(document.getElementById("weights").textContent),
+      pattern, { timeout: 120_000 });
+    await page.goto(own.origin);
+    await weightsLoaded(page);
+    await page.selectOption("#weights-dtype", "f16");
+    await weightsSay(" f16 weights\\.");
+    await context.route("**/inception-resnet-v2-shapes-f16.bpk", (route) => route.fulfill({ status: 404, body: "" }));
+    await page.evaluate(() => caches.delete("inception-weights-v1"));
+    await page.reload();
+    await weightsSay(" int8 weights\\.");
+    const picked = await page.inputValue("#weights-dtype");
+    const stored = await page.evaluate(() => localStorage.getItem("inception-weights-dtype"));
+    if (picked !== "int8" || stored !== null) failures.push(`after the f16 copy failed: picked ${picked}, stored ${stored}`);
+    else console.log("[stale pick] the f16 copy answered 404 on the next visit: the pick was forgotten and int8 loaded");
+  } catch (e) {
+    failures.push(`stale pick: ${e.message}`);
+  } finally {
+    await browser.close();
+    own.close();
+  }
+  return failures;
+}
+
+await runAll(["offline", "stale pick"], (run) => (run === "offline" ? check() : checkStalePick()), server);
