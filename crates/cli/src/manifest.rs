@@ -4,21 +4,31 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use inception::manifest::{Manifest, Variant, sha256_hex};
+use inception::manifest::{Manifest, Variant};
 use inception::weights::WeightsMeta;
 
 /// Writes the manifest for `weights` (which must sit beside it, or be copied there).
 pub fn write_manifest(path: &Path, weights: &Path, meta: &WeightsMeta, description: Option<String>) -> Result<()> {
+    let (file, bytes) = read_weights(weights)?;
+    let manifest = Manifest::describe(&file, &bytes, meta, description);
+    manifest
+        .validate()
+        .with_context(|| format!("cannot describe {} in a manifest", weights.display()))?;
+    save(path, &manifest)
+}
+
+/// The weights file's name (as a manifest names it) and its bytes.
+fn read_weights(weights: &Path) -> Result<(String, Vec<u8>)> {
     let bytes = std::fs::read(weights).with_context(|| format!("cannot read {}", weights.display()))?;
     let file = weights
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let manifest = Manifest::describe(&file, &bytes, meta, description);
-    manifest
-        .validate()
-        .with_context(|| format!("cannot describe {} in a manifest", weights.display()))?;
-    std::fs::write(path, serde_json::to_string_pretty(&manifest)? + "\n")
+    Ok((file, bytes))
+}
+
+fn save(path: &Path, manifest: &Manifest) -> Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(manifest)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -53,20 +63,9 @@ pub fn add_variant(path: &Path, weights: &Path, meta: &WeightsMeta) -> Result<()
             manifest.num_classes
         );
     }
-    let bytes = std::fs::read(weights).with_context(|| format!("cannot read {}", weights.display()))?;
-    let file = weights
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let variant = Variant {
-        file,
-        dtype: meta.dtype,
-        size: bytes.len() as u64,
-        sha256: sha256_hex(&bytes),
-    };
+    let (file, bytes) = read_weights(weights)?;
     manifest
-        .add_variant(variant)
+        .add_variant(Variant::describe(&file, &bytes, meta))
         .with_context(|| format!("cannot add {} to {}", weights.display(), path.display()))?;
-    std::fs::write(path, serde_json::to_string_pretty(&manifest)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))
+    save(path, &manifest)
 }

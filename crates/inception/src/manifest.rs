@@ -67,15 +67,21 @@ pub enum ManifestError {
 impl Manifest {
     /// Describes `weights` (the file's bytes, named `file`), whose metadata is `meta`.
     pub fn describe(file: &str, weights: &[u8], meta: &WeightsMeta, description: Option<String>) -> Self {
+        let Variant {
+            file,
+            dtype,
+            size,
+            sha256,
+        } = Variant::describe(file, weights, meta);
         Self {
-            file: file.to_string(),
             description: description.unwrap_or_else(|| format!("{file} ({})", meta.source)),
+            file,
             arch: meta.arch,
             num_classes: meta.num_classes,
             preprocess: meta.preprocess.clone(),
-            dtype: meta.dtype,
-            size: weights.len() as u64,
-            sha256: sha256_hex(weights),
+            dtype,
+            size,
+            sha256,
             variants: Vec::new(),
         }
     }
@@ -114,7 +120,8 @@ impl Manifest {
 
     pub fn validate(&self) -> Result<(), ManifestError> {
         let bad = |field, reason: String| Err(ManifestError::Field { field, reason });
-        if let Err((field, reason)) = check_copy(&self.files()[0]) {
+        let files = self.files();
+        if let Err((field, reason)) = check_copy(&files[0]) {
             return bad(field, reason);
         }
         if self.description.chars().count() > MAX_DESCRIPTION {
@@ -132,7 +139,6 @@ impl Manifest {
         if self.variants.len() > MAX_VARIANTS {
             return bad("variants", format!("more than {MAX_VARIANTS}"));
         }
-        let files = self.files();
         for (i, copy) in files.iter().enumerate().skip(1) {
             if let Err((field, reason)) = check_copy(copy) {
                 return bad("variants", format!("[{}].{field}: {reason}", i - 1));
@@ -154,6 +160,16 @@ impl Manifest {
 }
 
 impl Variant {
+    /// Describes `weights` (the file's bytes, named `file`), whose metadata is `meta`.
+    pub fn describe(file: &str, weights: &[u8], meta: &WeightsMeta) -> Self {
+        Self {
+            file: file.to_string(),
+            dtype: meta.dtype,
+            size: weights.len() as u64,
+            sha256: sha256_hex(weights),
+        }
+    }
+
     /// Checks downloaded or cached bytes against this copy's size and hash.
     pub fn check(&self, weights: &[u8]) -> Result<(), String> {
         if weights.len() as u64 != self.size {
