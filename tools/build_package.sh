@@ -13,13 +13,14 @@ cache=${INCEPTION_CACHE:-$HOME/.cache/inception-rs}
 bash tests/setup.sh --package
 PATH=$cache/tools/bin:$PATH CARGO_TARGET_DIR=${CARGO_TARGET_DIR_WASM:-$cache/target-wasm} \
   wasm-pack --quiet build crates/web --target web --release --mode no-install --out-dir "$out"
-cp crates/web/js/index.js crates/web/js/index.d.ts crates/web/js/worker.js crates/web/js/fetch-weights.js "$out/"
-node - "$out/package.json" <<'JS'
+api=(index.js index.d.ts worker.js fetch-weights.js)
+cp "${api[@]/#/crates/web/js/}" "$out/"
+node - "$out/package.json" "${api[@]}" <<'JS'
 const fs = require("node:fs");
-const path = process.argv[2];
+const [path, ...api] = process.argv.slice(2);
 const pkg = JSON.parse(fs.readFileSync(path, "utf8"));
 pkg.description = "Inception-ResNet-v2 and Inception-v4 image classification in a Web Worker, on WebGPU or the CPU (WebAssembly)";
-pkg.files = [...new Set([...pkg.files, "index.js", "index.d.ts", "worker.js", "fetch-weights.js", "inception_web_bg.wasm.d.ts"])];
+pkg.files = [...new Set([...pkg.files, ...api, "inception_web_bg.wasm.d.ts"])];
 pkg.main = "index.js";
 pkg.types = "index.d.ts";
 pkg.exports = {
