@@ -29,7 +29,7 @@ gcc -O3 -march=native -fopenmp "$oracle/peak_fma.c" -o "$cache/bench/peak_fma"
 peak=$(OMP_NUM_THREADS=2 "$cache/bench/peak_fma" 1 | awk '{for (i = 1; i < NF; i++) if ($(i + 1) == "GFLOP/s" && $i + 0 > best) best = $i + 0} END {print best}')
 echo "{\"mode\": \"peak\", \"gflops\": $peak}" | tee -a "$out"
 "$CARGO_TARGET_DIR/release/inception" bench --arch "${arch//_/-}" --weights "$dir/weights.safetensors" \
-  --backends "$backends" --batch-sizes 1,8 --forms folded,loaded --runs "$runs" --warmup 2 | tee -a "$out"
+  --backends "$backends" --batch-sizes 1,8 --forms folded,unfused,loaded --runs "$runs" --warmup 2 | tee -a "$out"
 for b in 1 8; do
   OMP_NUM_THREADS=2 "$py" "$oracle/bench_cpu.py" --mode ort --model "$arch" --onnx "$onnx" --batch "$b" \
     --threads 2 --runs "$runs" --warmup 2 --tag ort | tee -a "$out"

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
+use inception::model::fused;
 use inception::weights::load_weights_file;
 
 use crate::hub::resolve_weights;
@@ -41,8 +42,10 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Forms of the network to time for inference: `folded` (BatchNorm folded into the
-    /// convolutions, what `classify` and the page run) and `loaded` (as loaded, BatchNorm as
-    /// its own op). Training always runs the loaded form.
+    /// convolutions, what `classify` and the page run), `unfused` (folded, but each
+    /// convolution and its bias, residual sum and ReLU as burn's own operations: what the
+    /// fused CPU convolution replaces) and `loaded` (as loaded, BatchNorm as its own op).
+    /// Training always runs the loaded form.
     #[arg(long, value_delimiter = ',', default_value = "folded")]
     forms: Vec<Form>,
     /// Time a training step instead: train-mode forward, label-smoothed loss, backward and
@@ -62,6 +65,7 @@ pub struct Args {
 #[serde(rename_all = "lowercase")]
 enum Form {
     Folded,
+    Unfused,
     Loaded,
 }
 
@@ -106,9 +110,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         };
         for form in forms {
             let network = match form {
-                Form::Folded => network.clone().for_inference(&device),
+                Form::Folded | Form::Unfused => network.clone().for_inference(&device),
                 Form::Loaded => network.clone(),
             };
+            fused::use_fused_kernels(form != Form::Unfused);
             for &batch in &args.batch_sizes {
                 let record = time(&args, &network, backend, form, batch, &device)?;
                 println!("{}", serde_json::to_string(&record)?);

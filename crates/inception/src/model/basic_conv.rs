@@ -10,10 +10,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
 
 use super::block::{Block, Cost, FeatureShape, InputTooSmall};
+use super::fused::{Epilogue, conv_options, conv2d_fused};
 
 /// BatchNorm epsilon of the TF-slim checkpoints (timm uses the same).
 pub const BN_EPS: f64 = 1e-3;
@@ -74,32 +73,17 @@ pub struct BasicConv2d {
     pub folded: Param<Flag>,
 }
 
-impl BasicConv2d {
-    /// The options `Conv2d::forward` builds, for the explicit padding this layer is made with.
-    fn conv_options(&self) -> Option<ConvOptions<2>> {
-        let c = &self.conv;
-        match c.padding {
-            PaddingConfig2d::Explicit(top, left, bottom, right) => Some(ConvOptions::new_with_padding(
-                c.stride,
-                [(top, bottom), (left, right)],
-                c.dilation,
-                c.groups,
-            )),
-            _ => None,
-        }
-    }
-}
-
 impl Block for BasicConv2d {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         // On an autodiff device the BatchNorm may be training, which needs the batch's own
         // statistics: only inference takes the folded path.
         if self.folded.is_enabled()
             && !x.device().is_autodiff()
-            && let Some(options) = self.conv_options()
+            && let Some(options) = conv_options(&self.conv)
         {
             // The shift is the convolution's bias, added in the convolution's own output pass.
-            return relu(conv2d(x, self.conv.weight.val(), Some(self.bn.beta.val()), options));
+            let bias = Some(self.bn.beta.val());
+            return conv2d_fused(x, self.conv.weight.val(), bias, options, Epilogue::relu());
         }
         relu(self.bn.forward(self.conv.forward(x)))
     }

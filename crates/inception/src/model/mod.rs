@@ -5,6 +5,7 @@
 pub mod basic_conv;
 pub mod block;
 pub mod fold;
+pub mod fused;
 pub mod hashed;
 pub mod inception_resnet_v1;
 pub mod inception_resnet_v2;

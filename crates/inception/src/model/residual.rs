@@ -18,11 +18,11 @@ use std::str::FromStr;
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::basic_conv::{BasicConv2d, conv};
 use super::block::{Block, Cost, FeatureShape, InputTooSmall, NamedBlock, concat, concat_shape, named};
+use super::fused::{Epilogue, conv2d_layer_fused};
 use super::reduction::{ReductionA, ReductionAFilters, ReductionBFilters, ResidualReductionB};
 use super::width::Width;
 
@@ -85,14 +85,10 @@ pub const BLOCK35_SCALE: f32 = 0.17;
 pub const BLOCK17_SCALE: f32 = 0.10;
 pub const BLOCK8_SCALE: f32 = 0.20;
 
-/// `out = relu(x + scale * update)`, with the ReLU left out where asked.
-fn residual(x: Tensor<4>, update: Tensor<4>, scale: Option<f32>, with_relu: bool) -> Tensor<4> {
-    let update = match scale {
-        Some(s) => update.mul_scalar(s),
-        None => update,
-    };
-    let out = x + update;
-    if with_relu { relu(out) } else { out }
+/// `out = relu(x + scale * projection(mixed))`, with the ReLU left out where asked: on the
+/// CPU the projection's GEMM accumulates onto `x` ([`super::fused`]).
+fn residual(x: Tensor<4>, projection: &Conv2d, mixed: Tensor<4>, scale: Option<f32>, with_relu: bool) -> Tensor<4> {
+    conv2d_layer_fused(projection, mixed, Epilogue::residual(x, scale, with_relu))
 }
 
 fn projection(in_channels: usize, out_channels: usize, device: &Device) -> Conv2d {
@@ -146,7 +142,7 @@ impl Block35 {
 impl Block for Block35 {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mixed = concat(&[&self.branch0, &self.branch1, &self.branch2], x.clone());
-        residual(x, self.conv2d.forward(mixed), self.scale, true)
+        residual(x, &self.conv2d, mixed, self.scale, true)
     }
 
     fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
@@ -205,7 +201,7 @@ impl Block17 {
 impl Block for Block17 {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mixed = concat(&[&self.branch0, &self.branch1], x.clone());
-        residual(x, self.conv2d.forward(mixed), self.scale, true)
+        residual(x, &self.conv2d, mixed, self.scale, true)
     }
 
     fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
@@ -241,7 +237,7 @@ impl Block8 {
 impl Block for Block8 {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mixed = concat(&[&self.branch0, &self.branch1], x.clone());
-        residual(x, self.conv2d.forward(mixed), self.scale, !self.no_relu)
+        residual(x, &self.conv2d, mixed, self.scale, !self.no_relu)
     }
 
     fn output_shape(&self, s: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {

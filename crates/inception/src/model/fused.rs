@@ -1,0 +1,490 @@
+//! The inference network's convolutions, each with its bias, residual sum and ReLU, in one
+//! GEMM and one pass over its output on the CPU.
+//!
+//! Every convolution of these networks is followed by a bias (a folded BatchNorm, or the
+//! residual projection's own) and then a ReLU, a scaled residual sum, or both. burn runs
+//! those as separate operations, and burn-flex runs the convolution itself around its GEMM
+//! with four more passes over memory per call: the weights reordered, the input transposed to
+//! channels-last, an im2col per tile, and the product scattered back to channels-first, the
+//! first two single-threaded.
+//!
+//! On the Flex backend (the CLI's CPU backend and the page without WebGPU) this module skips
+//! all of them. In channels-first layout a convolution is `W [c_out, c_in·kh·kw] x
+//! cols [c_in·kh·kw, h·w]`, where the checkpoint's weight tensor is already `W` row by row
+//! and `cols` is the input itself for a 1x1 convolution of stride 1 (most of these
+//! networks' layers): no copy of either. Other kernels build `cols` (im2col) in one parallel
+//! pass. The GEMM (the `gemm` crate, with its AVX-512 kernels on x86-64 and SIMD128 on wasm)
+//! accumulates straight onto the residual when there is one (`dst = x + scale · W·cols`),
+//! and one pass adds the bias and applies the ReLU.
+//!
+//! Any other backend, an autodiff tensor (training) or an unusual convolution (groups,
+//! dilation, another dtype) runs the same function with burn's operations ([`reference`]),
+//! which the parity tests compare with timm on every backend.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::{DispatchDevice, Flex};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::prelude::*;
+use burn::tensor::DType;
+use burn::tensor::activation::relu;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the Flex backend runs the fused path (the default). Off, every convolution runs
+/// as [`reference`]: `inception bench --forms unfused` measures the difference in one run.
+static FUSED_KERNELS: AtomicBool = AtomicBool::new(true);
+
+/// Turns the fused CPU path on or off for the whole process (a benchmark's switch; results
+/// are the same either way, to float rounding).
+pub fn use_fused_kernels(on: bool) {
+    FUSED_KERNELS.store(on, Ordering::Relaxed);
+}
+
+/// What follows a convolution: `relu?(residual + scale · (conv(x) + bias))`.
+#[derive(Clone, Debug)]
+pub struct Epilogue {
+    /// The block's input, added after scaling (a residual block's sum).
+    pub residual: Option<Tensor<4>>,
+    /// The factor on the convolution's output (residual scaling; 1 otherwise).
+    pub scale: Option<f32>,
+    pub relu: bool,
+}
+
+impl Epilogue {
+    /// `relu(conv(x) + bias)`: a folded `BasicConv2d`.
+    pub fn relu() -> Self {
+        Self {
+            residual: None,
+            scale: None,
+            relu: true,
+        }
+    }
+
+    /// `relu?(residual + scale · (conv(x) + bias))`: a residual block's sum.
+    pub fn residual(residual: Tensor<4>, scale: Option<f32>, relu: bool) -> Self {
+        Self {
+            residual: Some(residual),
+            scale,
+            relu,
+        }
+    }
+}
+
+/// A convolution with its bias and epilogue. On a non-autodiff Flex tensor of f32 it runs as
+/// one GEMM and one pass; elsewhere as [`reference`].
+pub fn conv2d_fused(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+    epilogue: Epilogue,
+) -> Tensor<4> {
+    if !runs_fused(&x, &weight, bias.as_ref(), &options, &epilogue) {
+        return reference(x, weight, bias, options, epilogue);
+    }
+    let flex = |t: Tensor<4>| t.try_into_primitive::<Flex>();
+    let (Ok(xf), Ok(wf)) = (flex(x.clone()), flex(weight.clone())) else {
+        return reference(x, weight, bias, options, epilogue);
+    };
+    let Epilogue { residual, scale, relu } = epilogue;
+    // runs_fused checked that each is a plain Flex tensor, so these conversions hold.
+    let bias = bias.map(|b| b.try_into_primitive::<Flex>().expect("a Flex f32 bias"));
+    // Moved, not cloned: a residual that nothing else holds is summed into in place.
+    let residual = residual.map(|r| flex(r).expect("a Flex f32 residual"));
+    Tensor::from_primitive::<Flex>(conv_flex(xf, wf, bias.as_ref(), &options, residual, scale, relu))
+}
+
+/// A `Conv2d` layer (the residual projection) with its epilogue.
+pub fn conv2d_layer_fused(layer: &Conv2d, x: Tensor<4>, epilogue: Epilogue) -> Tensor<4> {
+    let Some(options) = conv_options(layer) else {
+        return reference_layer(layer, x, epilogue);
+    };
+    conv2d_fused(
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|b| b.val()),
+        options,
+        epilogue,
+    )
+}
+
+/// The same function in burn's operations, on any backend (and differentiable).
+pub fn reference(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+    epilogue: Epilogue,
+) -> Tensor<4> {
+    finish(conv2d(x, weight, bias, options), epilogue)
+}
+
+fn reference_layer(layer: &Conv2d, x: Tensor<4>, epilogue: Epilogue) -> Tensor<4> {
+    finish(layer.forward(x), epilogue)
+}
+
+fn finish(conv: Tensor<4>, epilogue: Epilogue) -> Tensor<4> {
+    let scaled = match epilogue.scale {
+        Some(s) => conv.mul_scalar(s),
+        None => conv,
+    };
+    let sum = match epilogue.residual {
+        Some(residual) => residual + scaled,
+        None => scaled,
+    };
+    if epilogue.relu { relu(sum) } else { sum }
+}
+
+/// The options `Conv2d::forward` builds, for an explicitly padded layer (every layer here).
+pub fn conv_options(layer: &Conv2d) -> Option<ConvOptions<2>> {
+    let padding = match layer.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        _ => return None,
+    };
+    Some(ConvOptions::new_with_padding(
+        layer.stride,
+        padding,
+        layer.dilation,
+        layer.groups,
+    ))
+}
+
+/// A plain (not autodiff) f32 tensor on the Flex backend.
+fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
+    let device = t.device();
+    matches!(device.as_dispatch(), DispatchDevice::Flex(_)) && !device.is_autodiff() && t.dtype() == DType::F32
+}
+
+fn runs_fused(
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: Option<&Tensor<1>>,
+    options: &ConvOptions<2>,
+    epilogue: &Epilogue,
+) -> bool {
+    let [(top, bottom), (left, right)] = options.padding;
+    FUSED_KERNELS.load(Ordering::Relaxed)
+        && on_flex(x)
+        && on_flex(weight)
+        && bias.is_none_or(on_flex)
+        && epilogue.residual.as_ref().is_none_or(on_flex)
+        && options.groups == 1
+        && options.dilation == [1, 1]
+        && top == bottom
+        && left == right
+}
+
+/// Channels-first convolution as one GEMM per image: `out = relu?(r + s · (W·cols + b))`.
+fn conv_flex(
+    x: FlexTensor,
+    w: FlexTensor,
+    bias: Option<&FlexTensor>,
+    options: &ConvOptions<2>,
+    residual: Option<FlexTensor>,
+    scale: Option<f32>,
+    relu: bool,
+) -> FlexTensor {
+    let x = x.to_contiguous();
+    let w = w.to_contiguous();
+    let &[n, c_in, h, wd] = x.layout().shape().as_slice() else {
+        unreachable!("a rank-4 tensor")
+    };
+    let &[c_out, _, kh, kw] = w.layout().shape().as_slice() else {
+        unreachable!("a rank-4 tensor")
+    };
+    let geometry = Geometry::new([c_in, h, wd], [kh, kw], options.stride, options.padding);
+    let [oh, ow] = geometry.out;
+    let (k, hw) = (c_in * kh * kw, oh * ow);
+    let x_data = contiguous_f32(&x);
+    let w_data = contiguous_f32(&w);
+    let bias = bias.map(|b| b.to_contiguous());
+    let bias_data = bias.as_ref().map(contiguous_f32);
+    let scale = scale.unwrap_or(1.0);
+
+    // The output starts as the residual (the GEMM accumulates onto it), reusing its buffer
+    // when nothing else holds it.
+    let out_shape = [n, c_out, oh, ow];
+    let (mut out, accumulate) = match residual {
+        Some(r) => {
+            let r = dense(r);
+            assert_eq!(
+                r.layout().shape().as_slice(),
+                out_shape,
+                "residual of the output's shape"
+            );
+            (r, true)
+        }
+        None => (FlexTensor::empty(Shape::from(out_shape.to_vec()), DType::F32), false),
+    };
+    let out_data: &mut [f32] = out.storage_mut();
+    assert_eq!(out_data.len(), n * c_out * hw, "a dense output buffer");
+
+    let threads = rayon::current_num_threads();
+    let one_image = |image: &[f32], out_image: &mut [f32], parallelism: gemm::Parallelism| {
+        let mut cols = Vec::new();
+        let rhs: &[f32] = if geometry.is_identity() {
+            image
+        } else {
+            cols.resize(k * hw, 0.0);
+            geometry.im2col(image, &mut cols);
+            &cols
+        };
+        // SAFETY: dst is c_out x hw, lhs c_out x k and rhs k x hw, all row-major and in
+        // bounds (the slices have exactly these lengths).
+        unsafe {
+            gemm::gemm(
+                c_out,
+                hw,
+                k,
+                out_image.as_mut_ptr(),
+                1,
+                hw as isize,
+                accumulate,
+                w_data.as_ptr(),
+                1,
+                k as isize,
+                rhs.as_ptr(),
+                1,
+                hw as isize,
+                1.0,
+                scale,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+        let bias_and_relu = |(channel, row): (usize, &mut [f32])| {
+            let shift = bias_data.map_or(0.0, |b| scale * b[channel]);
+            for v in row {
+                let y = *v + shift;
+                // `y < 0` keeps a NaN a NaN, as burn's ReLU does.
+                *v = if relu && y < 0.0 { 0.0 } else { y };
+            }
+        };
+        match parallelism {
+            gemm::Parallelism::None => out_image.chunks_exact_mut(hw).enumerate().for_each(bias_and_relu),
+            _ => out_image.par_chunks_exact_mut(hw).enumerate().for_each(bias_and_relu),
+        }
+    };
+    let images = x_data
+        .par_chunks_exact(c_in * h * wd)
+        .zip(out_data.par_chunks_exact_mut(c_out * hw));
+    if n >= threads {
+        // As many images as threads: one image a thread, each GEMM on its own thread.
+        images.for_each(|(image, out_image)| one_image(image, out_image, gemm::Parallelism::None));
+    } else {
+        let parallelism = if threads > 1 {
+            gemm::Parallelism::Rayon(threads)
+        } else {
+            gemm::Parallelism::None
+        };
+        images
+            .with_max_len(1)
+            .for_each(|(image, out_image)| one_image(image, out_image, parallelism));
+    }
+    out
+}
+
+/// `t` as a tensor that owns its whole buffer in row-major order (no view into a larger
+/// one), so that writing the buffer writes exactly the tensor. Moved, not cloned: a tensor
+/// nobody else holds is then written in place.
+fn dense(t: FlexTensor) -> FlexTensor {
+    let n = t.layout().num_elements();
+    if t.layout().contiguous_offsets() == Some((0, n)) && t.bytes().len() == n * size_of::<f32>() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+fn contiguous_f32(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous f32 tensor")
+}
+
+/// Where each output pixel reads from: one image's convolution geometry.
+struct Geometry {
+    input: [usize; 3],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    out: [usize; 2],
+}
+
+impl Geometry {
+    fn new(input: [usize; 3], kernel: [usize; 2], stride: [usize; 2], padding: [(usize, usize); 2]) -> Self {
+        let padding = [padding[0].0, padding[1].0];
+        let out = [0, 1].map(|d| (input[d + 1] + 2 * padding[d] - kernel[d]) / stride[d] + 1);
+        Self {
+            input,
+            kernel,
+            stride,
+            padding,
+            out,
+        }
+    }
+
+    /// A 1x1 convolution of stride 1 without padding: the input is its own im2col.
+    fn is_identity(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
+    }
+
+    /// `cols[(c, ky, kx), (oy, ox)] = image[c, oy·sy + ky - py, ox·sx + kx - px]`, zero outside
+    /// the image. One input channel's rows per task.
+    fn im2col(&self, image: &[f32], cols: &mut [f32]) {
+        let [_, h, w] = self.input;
+        let [kh, kw] = self.kernel;
+        let [oh, ow] = self.out;
+        let rows_per_channel = kh * kw * oh * ow;
+        cols.par_chunks_mut(rows_per_channel)
+            .zip(image.par_chunks(h * w))
+            .for_each(|(rows, plane)| {
+                for (ky, kx) in (0..kh).flat_map(|ky| (0..kw).map(move |kx| (ky, kx))) {
+                    let row = &mut rows[(ky * kw + kx) * oh * ow..][..oh * ow];
+                    let [x_first, x_end] = self.valid_range(1, kx, ow, w);
+                    for (oy, out_row) in row.chunks_exact_mut(ow).enumerate() {
+                        let iy = (oy * self.stride[0] + ky) as isize - self.padding[0] as isize;
+                        if iy < 0 || iy as usize >= h || x_first >= x_end {
+                            out_row.fill(0.0);
+                            continue;
+                        }
+                        let line = &plane[iy as usize * w..][..w];
+                        out_row[..x_first].fill(0.0);
+                        out_row[x_end..].fill(0.0);
+                        let ix0 = x_first * self.stride[1] + kx - self.padding[1];
+                        if self.stride[1] == 1 {
+                            out_row[x_first..x_end].copy_from_slice(&line[ix0..ix0 + x_end - x_first]);
+                        } else {
+                            for (o, v) in out_row[x_first..x_end].iter_mut().enumerate() {
+                                *v = line[ix0 + o * self.stride[1]];
+                            }
+                        }
+                    }
+                }
+            });
+    }
+
+    /// The output positions `[first, end)` along axis `d` (0 rows, 1 columns) whose input
+    /// position for kernel offset `k` lies inside the image (of size `size`).
+    fn valid_range(&self, d: usize, k: usize, out: usize, size: usize) -> [usize; 2] {
+        let (s, p) = (self.stride[d], self.padding[d]);
+        // o·s + k - p >= 0  <=>  o >= ceil((p - k) / s)
+        let first = if p > k { (p - k).div_ceil(s) } else { 0 };
+        // o·s + k - p <= size - 1  <=>  o <= (size - 1 + p - k) / s
+        let end = if size + p > k {
+            ((size - 1 + p - k) / s + 1).min(out)
+        } else {
+            0
+        };
+        [first.min(end), end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::hashed::hashed_input;
+
+    fn tensor(values: Vec<f32>, shape: [usize; 4], device: &Device) -> Tensor<4> {
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+
+    fn random(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
+        let n: usize = shape.iter().product();
+        // hashed_input gives 3·size² values per image; take what the shape needs.
+        let size = (n / 3).isqrt() + 1;
+        let mut values = hashed_input(1, size, seed);
+        values.truncate(n);
+        tensor(values, shape, device)
+    }
+
+    fn max_relative_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
+        let a: Vec<f32> = a.into_data().try_to_vec::<f32>().expect("f32 data");
+        let b: Vec<f32> = b.into_data().try_to_vec::<f32>().expect("f32 data");
+        assert_eq!(a.len(), b.len());
+        let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        a.iter().zip(&b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+    }
+
+    /// Every kind of convolution these networks have (1x1, 3x3 with and without padding,
+    /// strided, the factorised 1xk / kx1), at odd sizes and batch 2, fused against burn's own
+    /// convolution on the same device.
+    #[test]
+    fn fused_convolutions_equal_burns() {
+        let device = Device::flex();
+        // (c_in, c_out, [kh, kw], stride, [ph, pw], [h, w])
+        let cases = [
+            (5, 7, [1, 1], 1, [0, 0], [9, 7]),
+            (4, 6, [3, 3], 1, [1, 1], [9, 7]),
+            (3, 8, [3, 3], 2, [0, 0], [11, 9]),
+            (4, 5, [3, 3], 2, [1, 1], [8, 7]),
+            (6, 4, [1, 7], 1, [0, 3], [5, 9]),
+            (6, 4, [7, 1], 1, [3, 0], [9, 5]),
+            (6, 4, [1, 3], 1, [0, 1], [4, 4]),
+            (6, 4, [3, 1], 1, [1, 0], [4, 4]),
+            (3, 4, [5, 5], 1, [2, 2], [3, 3]),
+            (2, 3, [1, 1], 2, [0, 0], [7, 7]),
+        ];
+        for (i, (c_in, c_out, [kh, kw], stride, [ph, pw], [h, w])) in cases.into_iter().enumerate() {
+            let seed = 10 * i as u64;
+            let x = random([2, c_in, h, w], seed, &device);
+            let weight = random([c_out, c_in, kh, kw], seed + 1, &device);
+            let bias: Tensor<1> = random([1, 1, 1, c_out], seed + 2, &device).reshape([c_out]);
+            let options = ConvOptions::new_with_padding([stride; 2], [(ph, ph), (pw, pw)], [1, 1], 1);
+            let out_shape = conv2d(x.clone(), weight.clone(), None, options.clone()).dims();
+            // Built anew for each call: the fused call's residual is then held by nothing
+            // else, and is summed into in place.
+            let epilogue = |kind: usize| match kind {
+                0 => Epilogue::relu(),
+                1 => Epilogue::residual(random(out_shape, seed + 3, &device), Some(0.17), true),
+                _ => Epilogue::residual(random(out_shape, seed + 4, &device), None, false),
+            };
+            for kind in 0..3 {
+                let takes_fused_path = runs_fused(&x, &weight, Some(&bias), &options, &epilogue(kind));
+                assert!(takes_fused_path, "case {i} takes the fused path");
+                let fused = conv2d_fused(
+                    x.clone(),
+                    weight.clone(),
+                    Some(bias.clone()),
+                    options.clone(),
+                    epilogue(kind),
+                );
+                let expected = reference(
+                    x.clone(),
+                    weight.clone(),
+                    Some(bias.clone()),
+                    options.clone(),
+                    epilogue(kind),
+                );
+                assert_eq!(fused.dims(), expected.dims(), "case {i}");
+                let diff = max_relative_diff(fused, expected);
+                assert!(diff < 1e-5, "case {i}, epilogue {kind}: relative difference {diff}");
+            }
+        }
+    }
+
+    /// The fused path does not leave a residual (the block's input, which other branches may
+    /// still hold) changed.
+    #[test]
+    fn the_residual_input_is_left_as_it_was() {
+        let device = Device::flex();
+        let x = random([1, 4, 5, 5], 1, &device);
+        let weight = random([4, 4, 1, 1], 2, &device);
+        let before: Vec<f32> = x.clone().into_data().try_to_vec::<f32>().expect("f32 data");
+        let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+        let out = conv2d_fused(
+            x.clone(),
+            weight,
+            None,
+            options,
+            Epilogue::residual(x.clone(), Some(0.5), true),
+        );
+        let after: Vec<f32> = x.into_data().try_to_vec::<f32>().expect("f32 data");
+        assert_eq!(before, after);
+        assert_ne!(out.into_data().try_to_vec::<f32>().expect("f32 data"), before);
+    }
+}
