@@ -5,6 +5,7 @@
 #     (burn-flex in wasm, the page's fallback), each from a cold start;
 #   - ONNX Runtime Web on WebGPU and on wasm (../shared/oracle/web).
 #   usage: tools/bench_web.sh [BACKENDS=webgpu,cpu] [ORT_EPS=wasm,webgpu] [RUNS=3] [WARMUP=1]
+# (BACKENDS may also name cpu-unfused: the CPU path without the fused convolution.)
 # Here WebGPU is Chromium's SwiftShader, on the CPU: minutes per IRv2 pass, so keep RUNS small.
 # Prints a table; the JSON lines go to $CACHE/bench/web-<date>.jsonl. Run it on an idle machine.
 set -euo pipefail
@@ -53,7 +54,8 @@ for r in rows:
     if "ep" in r:
         name, first, diff = f"onnxruntime-web {r['ep']}", r["first_run_ms"], r.get("max_abs_diff_vs_fixture")
     else:
-        name, first, diff = f"burn (this page) {r['backend']}", r["cold"]["first_result_ms"], r.get("max_abs_diff")
+        unfused = "" if r.get("fused", True) else " unfused"
+        name, first, diff = f"burn (this page) {r['backend']}{unfused}", r["cold"]["first_result_ms"], r.get("max_abs_diff")
     ms = r["median_ms"]
     ratio = f"{ms / ort_wasm:.2f}" if ort_wasm else "-"
     print(f"{name:<34}{first:>16.0f}{ms:>11.1f}{1000 / ms:>10.3f}{ratio:>12}{diff if diff is not None else float('nan'):>12.2e}")

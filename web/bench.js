@@ -1,11 +1,12 @@
 // The page's benchmark mode, for measuring this page on a given browser and machine:
-//   index.html?bench[&backend=cpu][&runs=5][&warmup=1][&input=URL&expected=URL]
+//   index.html?bench[&backend=cpu][&runs=5][&warmup=1][&fused=0][&input=URL&expected=URL]
 // It times a cold start of the shipped weights (download, hash check, device set-up and
 // upload, first result, which includes burn's shader compilation) and then the median of
 // `runs` passes after `warmup` untimed ones (the first result is one of them). `input` is a
 // raw little-endian f32 file of 3 x size x size preprocessed values and `expected` the logits
 // to compare with (for example a timm fixture's input.f32 and logits.f32); without them a
-// synthetic input is used.
+// synthetic input is used. `fused=0` runs the CPU path on burn's own convolution operations
+// instead of the model crate's fused convolution, to measure what the fusion gives.
 // The result is shown in a table and as JSON in #bench-json; body[data-bench] becomes
 // "done" or "error" for scripts that drive the page.
 const $ = (id) => document.getElementById(id);
@@ -22,6 +23,7 @@ export function benchParams(search) {
     allowGpu: q.get("backend") !== "cpu",
     runs: Math.max(1, count("runs", 5)),
     warmup: count("warmup", 1),
+    fused: q.get("fused") !== "0",
     inputUrl: q.get("input"),
     expectedUrl: q.get("expected"),
   };
@@ -45,7 +47,7 @@ const ms = (x) => `${x.toFixed(0)} ms`;
 export function showBenchResult(r) {
   const rows = [
     ["backend", `${r.backend}${r.fallback_reason ? ` (${r.fallback_reason})` : ""}`],
-    ["network", `${r.arch}, ${r.input_size}×${r.input_size}, batch 1`],
+    ["network", `${r.arch}, ${r.input_size}×${r.input_size}, batch 1${r.fused ? "" : ", unfused convolutions"}`],
     ["weights", `${(r.weights_bytes / 1e6).toFixed(1)} MB`],
     ["cold: wasm start", ms(r.cold.wasm_init_ms)],
     ["cold: download", ms(r.cold.download_ms)],

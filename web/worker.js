@@ -12,7 +12,7 @@
 // Messages run one at a time, in order: a load never frees the network under a classification.
 // After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
 // worker says "crashed" and closes, and the page starts a new one.
-import init, { Classifier, parse_manifest } from "./inception-web.js";
+import init, { Classifier, parse_manifest, useFusedKernels } from "./inception-web.js";
 import { checkHash as checkBytes, download as downloadBytes, hubFileInfo, HUB_FILE } from "./fetch-weights.js";
 
 const CACHE = "inception-weights-v1";
@@ -190,8 +190,9 @@ const median = (xs) => {
 // check, device set-up and upload, first result: burn compiles its shaders on first use),
 // then `runs` timed passes on one input after `warmup` untimed ones (the first included).
 // All durations in ms.
-async function bench({ allowGpu, runs, warmup, inputUrl, expectedUrl }) {
+async function bench({ allowGpu, runs, warmup, fused, inputUrl, expectedUrl }) {
   const wasm_init_ms = await wasmReady;
+  useFusedKernels(fused !== false);
   const manifest = await fetchManifest();
   if (!manifest) throw new Error("no weights/manifest.json to benchmark");
   let t = performance.now();
@@ -236,7 +237,7 @@ async function bench({ allowGpu, runs, warmup, inputUrl, expectedUrl }) {
   const ms = median(times);
   return {
     engine: "inception-web (burn)", backend: info.backend.kind, fallback_reason: info.backend.fallback_reason ?? null,
-    arch: info.arch, input_size: size, weights_bytes: bytes.length,
+    arch: info.arch, input_size: size, weights_bytes: bytes.length, fused: fused !== false,
     cold: { wasm_init_ms, download_ms, sha256_ms, load_ms, first_result_ms: first.ms,
       shader_compile_ms: Math.max(0, first.ms - ms) },
     warmup, runs, times_ms: times, median_ms: ms, images_per_s: 1000 / ms, max_abs_diff,

@@ -2,11 +2,14 @@
 // per backend so that every run is a cold start, and prints one JSON line per backend. It
 // exits with an error when a run fails or its result is incomplete or on another backend.
 //   node tests/e2e/bench.mjs SITE_DIR BACKENDS RUNS WARMUP [INPUT_URL EXPECTED_URL]
-// BACKENDS is a comma list of `webgpu` and `cpu`; the URLs are relative to the site.
+// BACKENDS is a comma list of `webgpu`, `cpu` and `cpu-unfused` (the CPU path on burn's own
+// convolution operations instead of the fused convolution); the URLs are relative to the site.
 import { keepToOrigin, launchChromium, serveDir } from "./browser.mjs";
 
 /** What is wrong with a benchmark result, or null: it must be complete and on the backend asked for. */
-function check(r, backend, runs) {
+function check(r, name, runs) {
+  const backend = name.replace(/-unfused$/, "");
+  if (r.fused !== !name.endsWith("-unfused")) return `ran with fused=${r.fused}, asked for ${name}`;
   const finite = (x) => Number.isFinite(x) && x >= 0;
   if (r.backend !== backend) return `ran on ${r.backend} (${r.fallback_reason}), not ${backend}`;
   if (r.times_ms?.length !== runs || !r.times_ms.every((t) => finite(t) && t > 0)) return `bad times ${r.times_ms}`;
@@ -25,7 +28,8 @@ try {
       const page = await browser.newPage();
       await keepToOrigin(page, server.origin, []);
       page.on("console", (m) => process.stderr.write(`[${backend}] ${m.text()}\n`));
-      const q = new URLSearchParams({ bench: "", backend, runs, warmup });
+      const q = new URLSearchParams({ bench: "", backend: backend.replace(/-unfused$/, ""), runs, warmup });
+      if (backend.endsWith("-unfused")) q.set("fused", "0");
       if (input) q.set("input", input);
       if (expected) q.set("expected", expected);
       let last = "";

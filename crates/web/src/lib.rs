@@ -20,3 +20,10 @@ use wasm_bindgen::prelude::*;
 pub fn start() {
     console_error_panic_hook::set_once();
 }
+
+/// Whether the CPU path runs the model crate's fused convolution (the default) or burn's own
+/// operations: the benchmark mode's `fused=0` compares the two in one page.
+#[wasm_bindgen(js_name = useFusedKernels)]
+pub fn use_fused_kernels(on: bool) {
+    inception::model::fused::use_fused_kernels(on);
+}
