@@ -22,6 +22,7 @@
 //! which the parity tests compare with timm on every backend.
 
 use burn::backend::flex::FlexTensor;
+use burn::backend::ops::conv::calculate_conv_output_size;
 use burn::backend::{DispatchDevice, Flex};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -318,7 +319,7 @@ struct Geometry {
 impl Geometry {
     fn new(input: [usize; 3], kernel: [usize; 2], stride: [usize; 2], padding: [(usize, usize); 2]) -> Self {
         let padding = [padding[0].0, padding[1].0];
-        let out = [0, 1].map(|d| (input[d + 1] + 2 * padding[d] - kernel[d]) / stride[d] + 1);
+        let out = [0, 1].map(|d| calculate_conv_output_size(kernel[d], stride[d], padding[d], 1, input[d + 1]));
         Self {
             input,
             kernel,
