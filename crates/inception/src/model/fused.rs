@@ -340,28 +340,29 @@ impl Geometry {
         let [_, h, w] = self.input;
         let [kh, kw] = self.kernel;
         let [oh, ow] = self.out;
-        let rows_per_channel = kh * kw * oh * ow;
-        cols.par_chunks_mut(rows_per_channel)
+        let [sy, sx] = self.stride;
+        let [py, px] = self.padding;
+        cols.par_chunks_mut(kh * kw * oh * ow)
             .zip(image.par_chunks(h * w))
             .for_each(|(rows, plane)| {
                 for (ky, kx) in (0..kh).flat_map(|ky| (0..kw).map(move |kx| (ky, kx))) {
                     let row = &mut rows[(ky * kw + kx) * oh * ow..][..oh * ow];
-                    let [x_first, x_end] = self.valid_range(1, kx, ow, w);
+                    let [y_first, y_end] = self.valid_range(0, ky);
+                    let [x_first, x_end] = self.valid_range(1, kx);
                     for (oy, out_row) in row.chunks_exact_mut(ow).enumerate() {
-                        let iy = (oy * self.stride[0] + ky) as isize - self.padding[0] as isize;
-                        if iy < 0 || iy as usize >= h || x_first >= x_end {
+                        if !(y_first..y_end).contains(&oy) || x_first >= x_end {
                             out_row.fill(0.0);
                             continue;
                         }
-                        let line = &plane[iy as usize * w..][..w];
+                        let line = &plane[(oy * sy + ky - py) * w..][..w];
                         out_row[..x_first].fill(0.0);
                         out_row[x_end..].fill(0.0);
-                        let ix0 = x_first * self.stride[1] + kx - self.padding[1];
-                        if self.stride[1] == 1 {
+                        let ix0 = x_first * sx + kx - px;
+                        if sx == 1 {
                             out_row[x_first..x_end].copy_from_slice(&line[ix0..ix0 + x_end - x_first]);
                         } else {
                             for (o, v) in out_row[x_first..x_end].iter_mut().enumerate() {
-                                *v = line[ix0 + o * self.stride[1]];
+                                *v = line[ix0 + o * sx];
                             }
                         }
                     }
@@ -370,9 +371,9 @@ impl Geometry {
     }
 
     /// The output positions `[first, end)` along axis `d` (0 rows, 1 columns) whose input
-    /// position for kernel offset `k` lies inside the image (of size `size`).
-    fn valid_range(&self, d: usize, k: usize, out: usize, size: usize) -> [usize; 2] {
-        let (s, p) = (self.stride[d], self.padding[d]);
+    /// position for kernel offset `k` lies inside the image.
+    fn valid_range(&self, d: usize, k: usize) -> [usize; 2] {
+        let (s, p, size, out) = (self.stride[d], self.padding[d], self.input[d + 1], self.out[d]);
         // o·s + k - p >= 0  <=>  o >= ceil((p - k) / s)
         let first = if p > k { (p - k).div_ceil(s) } else { 0 };
         // o·s + k - p <= size - 1  <=>  o <= (size - 1 + p - k) / s
