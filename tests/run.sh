@@ -111,9 +111,11 @@ start_wasm_side() {
     # browser_tests uses as another web app would.
     CARGO_TARGET_DIR_WASM=$wasm_target bash tools/build_package.sh >"$cache/package-build.log" 2>&1 || exit 5
     milestone "npm package build done"
-    # The page's benchmark mode on the shipped weights, on WebGPU and on the CPU: it must
-    # finish with complete figures on the backend asked for (the figures are not judged here).
-    node tests/e2e/bench.mjs dist webgpu,cpu 2 1 >"$cache/bench-smoke.jsonl" 2>"$cache/bench-smoke.log" || exit 3
+    # The page's benchmark mode on the shipped weights, on WebGPU and on the CPU (the threaded
+    # module, then the single-threaded one): each must finish with complete figures on the
+    # backend and thread count asked for, and the two CPU paths with the same logits (the
+    # figures are not judged here).
+    node tests/e2e/bench.mjs dist webgpu,cpu,cpu-1thread 2 1 >"$cache/bench-smoke.jsonl" 2>"$cache/bench-smoke.log" || exit 3
     milestone "page benchmark smoke done"
   ) &
   wasm_side=$!
@@ -289,8 +291,8 @@ wait_fuzzing() {
 check_page_benchmark() {
   local results
   results=$(wc -l <"$cache/bench-smoke.jsonl")
-  [ "$results" = 2 ] || fail "the page's benchmark mode gave $results results, not 2 (webgpu, cpu)"
-  check_passed "page benchmark mode (2 complete results: webgpu, cpu)"
+  [ "$results" = 3 ] || fail "the page's benchmark mode gave $results results, not 3 (webgpu, cpu, cpu-1thread)"
+  check_passed "page benchmark mode (3 complete results: webgpu, cpu on every core, cpu on one thread; the CPU logits agree)"
 }
 
 # One closing line for the whole suite: cargo's native and wasm runs, the browser tests, the

@@ -2,6 +2,7 @@
 # Installs what building and testing need on a fresh Debian machine (idempotent; fast when
 # everything is already there), tools kept in a cache outside the clone:
 #   wasm32 target, wasm-bindgen-cli, trunk, wasm-opt (the site; all that `--demo` installs)
+#   nightly with rust-src                            (the site's threaded CPU module)
 #   wasm-pack                                        (the npm package: `--package` adds it)
 #   Mesa's Vulkan drivers, Chromium + chromedriver,  (the tests: lavapipe runs wgpu on the CPU
 #   playwright-core, typescript, the timm oracle's    when there is no GPU)
@@ -51,6 +52,10 @@ fi
 
 if $tools_part; then
   rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown >&2
+  # The threaded CPU module (tools/build_threads.sh) builds std with atomics: nightly's
+  # -Z build-std, from its rust-src.
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal >&2
+  rustup +nightly component list --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain nightly >&2
 
   # wasm-bindgen's CLI (and its test runner) must be the version in Cargo.lock. Built from
   # crates.io source (prebuilt downloads are not an option everywhere), kept in the cache.

@@ -2,16 +2,17 @@
 # The browser benchmark, side by side in the same headless Chromium on the same weights and
 # input (timm's IRv2 with the oracle's seeded weights, 299x299, batch 1):
 #   - this project's page in its benchmark mode (web/bench.js): burn on WebGPU and on the CPU
-#     (burn-flex in wasm, the page's fallback), each from a cold start;
+#     (burn-flex in wasm, the page's fallback: threaded, one thread per core, and on one
+#     thread), each from a cold start;
 #   - ONNX Runtime Web on WebGPU and on wasm (../shared/oracle/web).
-#   usage: tools/bench_web.sh [BACKENDS=webgpu,cpu] [ORT_EPS=wasm,webgpu] [RUNS=3] [WARMUP=1]
-# (BACKENDS may also name cpu-unfused: the CPU path without the fused convolution.)
+#   usage: tools/bench_web.sh [BACKENDS=webgpu,cpu,cpu-1thread] [ORT_EPS=wasm,webgpu] [RUNS=3] [WARMUP=1]
+# (BACKENDS: see tests/e2e/bench.mjs; cpu-unfused is the CPU path without the fused convolution.)
 # Here WebGPU is Chromium's SwiftShader, on the CPU: minutes per IRv2 pass, so keep RUNS small.
 # Prints a table; the JSON lines go to $CACHE/bench/web-<date>.jsonl. Run it on an idle machine.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-backends=${1:-webgpu,cpu}; eps=${2:-wasm,webgpu}; runs=${3:-3}; warmup=${4:-1}
+backends=${1:-webgpu,cpu,cpu-1thread}; eps=${2:-wasm,webgpu}; runs=${3:-3}; warmup=${4:-1}
 cache=${INCEPTION_CACHE:-$HOME/.cache/inception-rs}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$cache/target}
 oracle=${ORACLE_DIR:-$repo/../shared/oracle}
@@ -55,7 +56,8 @@ for r in rows:
         name, first, diff = f"onnxruntime-web {r['ep']}", r["first_run_ms"], r.get("max_abs_diff_vs_fixture")
     else:
         unfused = "" if r.get("fused", True) else " unfused"
-        name, first, diff = f"burn (this page) {r['backend']}{unfused}", r["cold"]["first_result_ms"], r.get("max_abs_diff")
+        threads = f" {r['threads']}t" if r["backend"] == "cpu" else ""
+        name, first, diff = f"burn (this page) {r['backend']}{threads}{unfused}", r["cold"]["first_result_ms"], r.get("max_abs_diff")
     ms = r["median_ms"]
     ratio = f"{ms / ort_wasm:.2f}" if ort_wasm else "-"
     print(f"{name:<34}{first:>16.0f}{ms:>11.1f}{1000 / ms:>10.3f}{ratio:>12}{diff if diff is not None else float('nan'):>12.2e}")

@@ -38,8 +38,17 @@ function setStatus(el, text, isError = false) {
   el.classList.toggle("error", isError);
 }
 
+// What the page's address asks of the worker (worker.js): `backend=cpu` the CPU even where
+// WebGPU is, `threads=N` that many CPU threads.
+function workerUrl() {
+  const page = new URLSearchParams(location.search), query = new URLSearchParams();
+  if (page.get("backend") === "cpu") query.set("gpu", "0");
+  if (page.has("threads")) query.set("threads", page.get("threads"));
+  return `./worker.js${query.size ? `?${query}` : ""}`;
+}
+
 function startWorker() {
-  const started = new Worker("./worker.js", { type: "module" });
+  const started = new Worker(workerUrl(), { type: "module" });
   worker = started;
   // A replaced worker may still deliver what it had queued: only the current one counts.
   started.onmessage = ({ data }) => started === worker && onMessage(data);
@@ -182,7 +191,7 @@ function onMessage(data) {
       const b = data.backend;
       setStatus($("backend"), b.kind === "webgpu"
         ? "Running on your GPU through WebGPU."
-        : `Running on the CPU, in WebAssembly on one thread (slower). ${b.fallback_reason ?? ""}`);
+        : `Running on the CPU in WebAssembly, on ${b.threads === 1 ? "one thread" : `${b.threads} threads`} (${b.threads_reason}). ${b.fallback_reason ?? ""}`);
       if (b.kind !== "webgpu") {
         document.querySelector(".sub").textContent = "The top-5 classes of your photos, computed on your CPU in WebAssembly. Nothing leaves this page.";
       }

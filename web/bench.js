@@ -1,5 +1,5 @@
 // The page's benchmark mode, for measuring this page on a given browser and machine:
-//   index.html?bench[&backend=cpu][&runs=5][&warmup=1][&fused=0][&input=URL&expected=URL]
+//   index.html?bench[&backend=cpu][&threads=N][&runs=5][&warmup=1][&fused=0][&input=URL&expected=URL]
 // It times a cold start of the shipped weights (download, hash check, device set-up and
 // upload, first result, which includes burn's shader compilation) and then the median of
 // `runs` passes after `warmup` untimed ones (the first result is one of them). `input` is a
@@ -7,6 +7,8 @@
 // to compare with (for example a timm fixture's input.f32 and logits.f32); without them a
 // synthetic input is used. `fused=0` runs the CPU path on burn's own convolution operations
 // instead of the model crate's fused convolution, to measure what the fusion gives.
+// `backend=cpu` and `threads=N` are the page's own settings (app.js hands them to its worker):
+// the CPU even where WebGPU is, and N threads on it (1: the single-threaded module).
 // The result is shown in a table and as JSON in #bench-json; body[data-bench] becomes
 // "done" or "error" for scripts that drive the page.
 const $ = (id) => document.getElementById(id);
@@ -47,6 +49,7 @@ const ms = (x) => `${x.toFixed(0)} ms`;
 export function showBenchResult(r) {
   const rows = [
     ["backend", `${r.backend}${r.fallback_reason ? ` (${r.fallback_reason})` : ""}`],
+    ...(r.backend === "cpu" ? [["CPU threads", `${r.threads} (${r.threads_reason})`]] : []),
     ["network", `${r.arch}, ${r.input_size}×${r.input_size}, batch 1${r.fused ? "" : ", unfused convolutions"}`],
     ["weights", `${(r.weights_bytes / 1e6).toFixed(1)} MB`],
     ["cold: wasm start", ms(r.cold.wasm_init_ms)],

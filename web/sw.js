@@ -11,8 +11,11 @@ const SITE = [
   "./", "index.html", "style.css", "app.js", "camera.js", "bench.js", "worker.js",
   "inception-web.js", "inception-web_bg.wasm", "fetch-weights.js", "manifest.webmanifest", "icons/icon-192.png", "icons/icon-512.png",
 ];
-// Stored when present: a site may ship no weights, and samples are extras.
+// Stored when present: a site may ship no weights, samples are extras, and without the
+// threaded CPU module the worker runs the main one. (That module's pool script, under
+// snippets/, has a hashed name: it is stored when first fetched, as everything is.)
 const OPTIONAL = [
+  "inception-web-threads.js", "inception-web-threads_bg.wasm",
   "weights/manifest.json", "samples/cat.jpg", "samples/coffee.jpg", "samples/rocket.jpg", "samples/astronaut.jpg",
   "samples/star.png", "samples/crescent.png", "samples/checkerboard.png", "samples/ring.png",
 ];

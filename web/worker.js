@@ -12,13 +12,68 @@
 // Messages run one at a time, in order: a load never frees the network under a classification.
 // After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
 // worker says "crashed" and closes, and the page starts a new one.
-import init, { Classifier, parse_manifest, useFusedKernels } from "./inception-web.js";
 import { checkHash as checkBytes, download as downloadBytes, hubFileInfo, HUB_FILE } from "./fetch-weights.js";
 
 const CACHE = "inception-weights-v1";
 let classifier = null;
 const workerStarted = performance.now();
-const ready = init();
+
+// The site has two WebAssembly modules of the web crate, and this worker runs one:
+//   inception-web.js          WebGPU, with the CPU on one thread as its fallback;
+//   inception-web-threads.js  the CPU on every core (WebAssembly threads: a rayon pool of Web
+//                             Workers on shared memory; tools/build_threads.sh), for
+//                             browsers without WebGPU. Threads need SharedArrayBuffer, which
+//                             only a cross-origin isolated page has (COOP/COEP: sw.js adds
+//                             them on hosts that send none).
+// The page may ask through this worker's query: `gpu=0` the CPU even where WebGPU is (the
+// benchmark's backend=cpu), `threads=N` that many CPU threads (1: the single-threaded path).
+// `cpu` says which CPU path runs and why; the page shows it.
+const query = new URL(self.location.href).searchParams;
+
+async function webGpuAdapter() {
+  if (!navigator.gpu) return "This browser has no WebGPU (navigator.gpu is missing).";
+  try {
+    if (await navigator.gpu.requestAdapter()) return null;
+  } catch (e) {
+    console.warn(`WebGPU adapter request failed: ${e?.message ?? e}`);
+  }
+  return "This browser offers no usable WebGPU adapter (it may be switched off, or the GPU is not supported).";
+}
+
+// Whether and how many threads the CPU path gets, and why.
+function cpuThreads() {
+  const asked = query.has("threads") ? Number(query.get("threads")) : null;
+  const cores = navigator.hardwareConcurrency || 1;
+  const threads = Number.isInteger(asked) && asked >= 1 ? Math.min(asked, 64) : cores;
+  if (threads <= 1) return { threads: 1, why: asked ? "one thread was asked for" : "this device reports one core" };
+  if (!self.crossOriginIsolated) {
+    return { threads: 1, why: "the page is not cross-origin isolated, so WebAssembly threads (SharedArrayBuffer) are off" };
+  }
+  return { threads, why: `WebAssembly threads, one per core (${cores})` };
+}
+
+async function startModule() {
+  const noGpu = query.get("gpu") === "0" ? "CPU requested" : await webGpuAdapter();
+  const cpu = { ...cpuThreads(), no_gpu: noGpu };
+  if (noGpu && cpu.threads > 1) {
+    try {
+      const module = await import("./inception-web-threads.js");
+      await module.default();
+      await module.initThreadPool(cpu.threads);
+      return { module, cpu };
+    } catch (e) {
+      // The single-threaded module still works: say why the threads are not there.
+      console.warn(`the threaded CPU module failed to start: ${e?.message ?? e}`);
+      cpu.why = `the threaded module failed to start (${e?.message ?? e})`;
+      cpu.threads = 1;
+    }
+  }
+  const module = await import("./inception-web.js");
+  await module.default();
+  return { module, cpu };
+}
+
+const ready = startModule();
 const wasmReady = ready.then(() => performance.now() - workerStarted);
 // Times the page shows (its cold-start line) are absolute (ms since 1970), as the worker's
 // clock starts later than the page's.
@@ -55,15 +110,15 @@ async function keep(cache, key, bytes, headers = {}) {
 // `fetched`: how the bytes came, `{ms, fromCache}` (null for a file the visitor dropped).
 // `choices`: the dtypes and sizes the manifest stores these weights at (null otherwise).
 async function load(bytes, label, id, warning = null, fetched = null, choices = null) {
-  await ready;
+  const { module, cpu } = await ready;
   const started = performance.now();
   // The weights in use stay until the new ones have loaded: a bad file changes nothing.
-  const loaded = await Classifier.load(bytes, true);
+  const loaded = await module.Classifier.load(bytes, !cpu.no_gpu);
   classifier?.free();
   classifier = loaded;
   const info = classifier.info();
   const load_ms = performance.now() - started;
-  post({ type: "backend", backend: info.backend });
+  post({ type: "backend", backend: backendOf(info, cpu) });
   const warms = info.backend.kind === "webgpu";
   const timing = {
     wasm_ready_at: await wasmReadyAt, bytes: bytes.length,
@@ -94,10 +149,10 @@ async function warmUp(size) {
 // place, means no weights are shipped (null). Anything else must be a valid manifest: the
 // model crate parses it and names the field at fault.
 async function fetchManifest() {
-  await ready;
+  const { module } = await ready;
   const res = await fetch("weights/manifest.json", { cache: "no-store" });
   if (!res.ok || (res.headers.get("content-type") || "").includes("text/html")) return null;
-  return parse_manifest(new Uint8Array(await res.arrayBuffer()));
+  return module.parse_manifest(new Uint8Array(await res.arrayBuffer()));
 }
 
 // Bytes that are not what was announced are dropped from the cache too.
@@ -133,6 +188,15 @@ async function loadDefault(id, { dtype } = {}) {
   // The page offers the other copies (`choices`) only for weights the manifest lists.
   const choices = copies.map(({ dtype, size }) => ({ dtype, size }));
   await load(bytes, `${manifest.description || copy.file}, ${megabytes(bytes.length)}${fromCache ? " (from cache)" : ""}`, id, warning, fetched, choices);
+}
+
+// The model's backend as the page shows it: WebGPU, or the CPU with its thread count and why.
+function backendOf(info, cpu) {
+  const b = info.backend;
+  if (b.kind === "webgpu") return { kind: "webgpu", fallback_reason: null };
+  // This worker knows why WebGPU is not in use when it chose the threaded module; the main
+  // module's own reason (its wgpu set-up failed) otherwise.
+  return { kind: "cpu", fallback_reason: cpu.no_gpu ?? b.fallback_reason, threads: cpu.threads, threads_reason: cpu.why };
 }
 
 const megabytes = (n) => `${(n / 1e6).toFixed(1)} MB`;
@@ -190,9 +254,10 @@ const median = (xs) => {
 // check, device set-up and upload, first result: burn compiles its shaders on first use),
 // then `runs` timed passes on one input after `warmup` untimed ones (the first included).
 // All durations in ms.
-async function bench({ allowGpu, runs, warmup, fused, inputUrl, expectedUrl }) {
+async function bench({ runs, warmup, fused, inputUrl, expectedUrl }) {
   const wasm_init_ms = await wasmReady;
-  useFusedKernels(fused !== false);
+  const { module, cpu } = await ready;
+  module.useFusedKernels(fused !== false);
   const manifest = await fetchManifest();
   if (!manifest) throw new Error("no weights/manifest.json to benchmark");
   let t = performance.now();
@@ -205,10 +270,11 @@ async function bench({ allowGpu, runs, warmup, fused, inputUrl, expectedUrl }) {
   t = performance.now();
   classifier?.free();
   classifier = null;
-  classifier = await Classifier.load(bytes, allowGpu);
+  classifier = await module.Classifier.load(bytes, !cpu.no_gpu);
   const load_ms = performance.now() - t;
   const info = classifier.info();
-  post({ type: "backend", backend: info.backend });
+  const backend = backendOf(info, cpu);
+  post({ type: "backend", backend });
   const size = info.input_size;
   const input = inputUrl ? await fetchF32(inputUrl) : syntheticInput(size);
   if (input.length !== 3 * size * size) throw new Error(`the input has ${input.length} values, not 3 x ${size} x ${size}`);
@@ -236,11 +302,13 @@ async function bench({ allowGpu, runs, warmup, fused, inputUrl, expectedUrl }) {
   }
   const ms = median(times);
   return {
-    engine: "inception-web (burn)", backend: info.backend.kind, fallback_reason: info.backend.fallback_reason ?? null,
+    engine: "inception-web (burn)", backend: backend.kind, fallback_reason: backend.fallback_reason ?? null,
+    threads: backend.threads, threads_reason: backend.threads_reason,
     arch: info.arch, input_size: size, weights_bytes: bytes.length, fused: fused !== false,
     cold: { wasm_init_ms, download_ms, sha256_ms, load_ms, first_result_ms: first.ms,
       shader_compile_ms: Math.max(0, first.ms - ms) },
     warmup, runs, times_ms: times, median_ms: ms, images_per_s: 1000 / ms, max_abs_diff,
+    logits: Array.from(first.logits),
   };
 }
 

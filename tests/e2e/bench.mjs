@@ -2,25 +2,44 @@
 // per backend so that every run is a cold start, and prints one JSON line per backend. It
 // exits with an error when a run fails or its result is incomplete or on another backend.
 //   node tests/e2e/bench.mjs SITE_DIR BACKENDS RUNS WARMUP [INPUT_URL EXPECTED_URL]
-// BACKENDS is a comma list of `webgpu`, `cpu` and `cpu-unfused` (the CPU path on burn's own
-// convolution operations instead of the fused convolution); the URLs are relative to the site.
+// BACKENDS is a comma list of `webgpu` and `cpu`, the latter with the suffixes `-1thread`
+// (the single-threaded module instead of the threaded one) and `-unfused` (burn's own
+// convolution operations instead of the fused convolution); the URLs are relative to the
+// site. Every CPU run of one call must give the logits of the first (within 1e-4): the
+// threaded module and the single-threaded one compute the same network.
+import { availableParallelism } from "node:os";
 import { keepToOrigin, launchChromium, serveDir } from "./browser.mjs";
+
+/** `cpu-1thread-unfused` → {backend: "cpu", oneThread: true, fused: false}. */
+function parse(name) {
+  const m = /^(webgpu|cpu)((?:-1thread|-unfused)*)$/.exec(name);
+  if (!m) throw new Error(`unknown backend ${name}: webgpu or cpu[-1thread][-unfused]`);
+  return { backend: m[1], oneThread: m[2].includes("-1thread"), fused: !m[2].includes("-unfused") };
+}
 
 /** What is wrong with a benchmark result, or null: it must be complete and on the backend asked for. */
 function check(r, name, runs) {
-  const backend = name.replace(/-unfused$/, "");
-  if (r.fused !== !name.endsWith("-unfused")) return `ran with fused=${r.fused}, asked for ${name}`;
+  const want = parse(name);
+  if (r.fused !== want.fused) return `ran with fused=${r.fused}, asked for ${name}`;
   const finite = (x) => Number.isFinite(x) && x >= 0;
-  if (r.backend !== backend) return `ran on ${r.backend} (${r.fallback_reason}), not ${backend}`;
+  if (r.backend !== want.backend) return `ran on ${r.backend} (${r.fallback_reason}), not ${want.backend}`;
+  // The page is cross-origin isolated here (the server sends COOP/COEP): the CPU gets
+  // one thread per core that Chromium reports, which is this machine's count.
+  const threads = want.oneThread ? 1 : availableParallelism();
+  if (r.backend === "cpu" && r.threads !== threads) return `ran on ${r.threads} CPU threads (${r.threads_reason}), not ${threads}`;
   if (r.times_ms?.length !== runs || !r.times_ms.every((t) => finite(t) && t > 0)) return `bad times ${r.times_ms}`;
   if (!Object.values(r.cold ?? {}).every(finite)) return `bad cold-start figures ${JSON.stringify(r.cold)}`;
   if (!(r.median_ms > 0)) return `bad median ${r.median_ms}`;
+  if (!(r.logits?.length > 0) || !r.logits.every(Number.isFinite)) return `bad logits ${r.logits}`;
   return null;
 }
 
+const maxAbsDiff = (a, b) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+
 const [site, backends = "webgpu,cpu", runs = "5", warmup = "1", input, expected] = process.argv.slice(2);
-const server = await serveDir(site);
+const server = await serveDir(site, { isolated: true });
 let failed = false;
+let cpuLogits = null;
 try {
   for (const backend of backends.split(",")) {
     const browser = await launchChromium({ webgpu: true });
@@ -28,8 +47,10 @@ try {
       const page = await browser.newPage();
       await keepToOrigin(page, server.origin, []);
       page.on("console", (m) => process.stderr.write(`[${backend}] ${m.text()}\n`));
-      const q = new URLSearchParams({ bench: "", backend: backend.replace(/-unfused$/, ""), runs, warmup });
-      if (backend.endsWith("-unfused")) q.set("fused", "0");
+      const want = parse(backend);
+      const q = new URLSearchParams({ bench: "", backend: want.backend, runs, warmup });
+      if (!want.fused) q.set("fused", "0");
+      if (want.oneThread) q.set("threads", "1");
       if (input) q.set("input", input);
       if (expected) q.set("expected", expected);
       let last = "";
@@ -42,7 +63,13 @@ try {
       clearInterval(progress);
       if ((await page.getAttribute("body", "data-bench")) === "done") {
         const json = await page.textContent("#bench-json");
-        const problem = check(JSON.parse(json), backend, Number(runs));
+        const r = JSON.parse(json);
+        let problem = check(r, backend, Number(runs));
+        if (!problem && r.backend === "cpu") {
+          cpuLogits ??= r.logits;
+          const diff = r.logits.length === cpuLogits.length ? maxAbsDiff(r.logits, cpuLogits) : Infinity;
+          if (!(diff < 1e-4)) problem = `its logits differ from the first CPU run's by ${diff}`;
+        }
         if (problem) {
           console.error(`[${backend}] ${problem}`);
           failed = true;

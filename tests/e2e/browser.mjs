@@ -19,8 +19,11 @@ export async function pagePolicy(dir) {
 
 /** Serves `dir` on 127.0.0.1 (a free port); resolves to {origin, close()}. Every response
  * carries the page's Content-Security-Policy as a header, as `trunk serve` sends it: the
- * worker runs under it too. */
-export async function serveDir(dir) {
+ * worker runs under it too. `isolated`: COOP and COEP as well, as `trunk serve` and hosts
+ * that read the site's _headers send them (the page is cross-origin isolated at once: the
+ * threaded CPU module can run); without them the server is a host that lets a site set no
+ * header (GitHub Pages), where isolation comes from the service worker from the second load on. */
+export async function serveDir(dir, { isolated = false } = {}) {
   const policy = await pagePolicy(dir);
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
@@ -31,6 +34,7 @@ export async function serveDir(dir) {
       res.writeHead(200, {
         "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": body.length,
         ...(policy ? { "content-security-policy": policy } : {}),
+        ...(isolated ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" } : {}),
       });
       res.end(body);
     } catch {

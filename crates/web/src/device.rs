@@ -1,6 +1,8 @@
 //! WebGPU when the browser has an adapter, the CPU (burn-flex in wasm) when it has none.
-//! burn's wgpu runtime can be initialised once per worker, so the choice is kept.
+//! burn's wgpu runtime can be initialised once per worker, so the choice is kept. A build
+//! without the `webgpu` feature (the threaded CPU build) always answers the CPU.
 
+#[cfg(feature = "webgpu")]
 use std::cell::RefCell;
 
 use burn::prelude::Device;
@@ -14,6 +16,7 @@ pub struct Backend {
     pub fallback_reason: Option<String>,
 }
 
+#[cfg(feature = "webgpu")]
 thread_local! {
     static GPU: RefCell<Option<(Device, Backend)>> = const { RefCell::new(None) };
 }
@@ -29,6 +32,20 @@ pub async fn init_device(allow_gpu: bool) -> (Device, Backend) {
             },
         );
     }
+    #[cfg(not(feature = "webgpu"))]
+    return (
+        Device::flex(),
+        Backend {
+            kind: "cpu",
+            fallback_reason: Some("this module is built without WebGPU (the page's threaded CPU module)".into()),
+        },
+    );
+    #[cfg(feature = "webgpu")]
+    init_webgpu().await
+}
+
+#[cfg(feature = "webgpu")]
+async fn init_webgpu() -> (Device, Backend) {
     if let Some(known) = GPU.with(|g| g.borrow().clone()) {
         return known;
     }
@@ -66,6 +83,7 @@ pub async fn init_device(allow_gpu: bool) -> (Device, Backend) {
 }
 
 /// Whether `navigator.gpu` exists in this worker (or page).
+#[cfg(feature = "webgpu")]
 fn browser_has_webgpu() -> bool {
     let global = js_sys::global();
     js_sys::Reflect::get(&global, &"navigator".into())

@@ -15,6 +15,10 @@ pub use device::{Backend, init_device};
 pub use manifest::parse_manifest;
 
 use wasm_bindgen::prelude::*;
+// `initThreadPool(n)` for JavaScript: starts rayon's pool of n Web Workers (the threaded CPU
+// build; the worker that owns the classifier awaits it before the first pass).
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
 
 #[wasm_bindgen(start)]
 pub fn start() {
