@@ -49,7 +49,7 @@ function cpuThreads() {
   if (!self.crossOriginIsolated) {
     return { threads: 1, why: "the page is not cross-origin isolated, so WebAssembly threads (SharedArrayBuffer) are off" };
   }
-  return { threads, why: `WebAssembly threads, one per core (${cores})` };
+  return { threads, why: asked ? "WebAssembly threads, as many as asked for" : "WebAssembly threads, one per core" };
 }
 
 async function startModule() {

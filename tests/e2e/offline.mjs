@@ -6,7 +6,9 @@
 // - the manifest's copies of the weights (int8, f16) are offered; picking f16 loads it, says
 //   so and still classifies, and the next visit loads f16 again;
 // - Chromium finds nothing that stops the page from being installed (its own check);
-// - once the service worker serves it, the page is cross-origin isolated and still works;
+// - first served by a host that sends no COOP/COEP, the page runs the CPU on one thread and
+//   says why; once the service worker serves it, the page is cross-origin isolated, runs the
+//   threaded CPU module on one thread per core (so says its backend line) and still classifies;
 // - after one visit the server is stopped: the page opens again from the browser, loads its
 //   weights (the f16 copy picked) from the cache and classifies a sample, with no network;
 // - at phone width (390 px) nothing sticks out sideways; the screenshot is saved;
@@ -14,7 +16,7 @@
 //   and the page loads the default copy instead of staying without weights.
 //   node tests/e2e/offline.mjs SITE_DIR SCREENSHOT.png
 import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchChromium, launchChromiumWithProfile, runAll, serveDir, weightsLoaded } from "./browser.mjs";
 
@@ -47,6 +49,9 @@ async function check() {
     await page.goto(server.origin);
     const weights = await weightsLoaded(page);
     if (!/^Weights: /.test(weights)) return [`no weights: ${weights}`];
+    const unisolated = await page.textContent("#backend");
+    if (!/on one thread \(the page is not cross-origin isolated/.test(unisolated)) failures.push(`not isolated yet: "${unisolated}"`);
+    else console.log(`[isolation] before the service worker: ${unisolated}`);
 
     for (const name of [...SHAPES, ...PHOTOS]) {
       const top = await classifySample(page, name);
@@ -87,10 +92,14 @@ async function check() {
     const isolation = await page.evaluate(() => [self.crossOriginIsolated, typeof SharedArrayBuffer]);
     const isolatedWeights = await weightsLoaded(page);
     const isolatedTop = await classifySample(page, "star");
-    if (isolation[0] !== true || isolation[1] !== "function" || !/^Weights: /.test(isolatedWeights) || isolatedTop !== "star") {
-      failures.push(`served by the service worker: crossOriginIsolated ${isolation}, ${isolatedWeights}, star sample: ${isolatedTop}`);
+    const threaded = await page.textContent("#backend");
+    const cores = availableParallelism();
+    const threadsSaid = cores > 1 ? new RegExp(`on ${cores} threads \\(WebAssembly threads`) : /on one thread/;
+    if (isolation[0] !== true || isolation[1] !== "function" || !/^Weights: /.test(isolatedWeights) || isolatedTop !== "star" ||
+        !threadsSaid.test(threaded)) {
+      failures.push(`served by the service worker: crossOriginIsolated ${isolation}, ${isolatedWeights}, star sample: ${isolatedTop}, "${threaded}"`);
     } else {
-      console.log("[isolation] served by the service worker, the page is crossOriginIsolated (SharedArrayBuffer exists) and classifies");
+      console.log(`[isolation] served by the service worker, the page is crossOriginIsolated (SharedArrayBuffer exists) and classifies: ${threaded}`);
     }
     server.close();
     // Really offline: what the service worker did not keep cannot be fetched.
@@ -100,7 +109,9 @@ async function check() {
     const again = await weightsLoaded(page);
     if (!/^Weights: .*\(from cache\).* f16 weights\.$/.test(again)) failures.push(`offline, the picked f16 weights did not load from the cache: ${again}`);
     const offlineTop = await classifySample(page, "star");
+    const offlineBackend = await page.textContent("#backend");
     if (offlineTop !== "star") failures.push(`offline, the star sample gave ${offlineTop}`);
+    else if (!threadsSaid.test(offlineBackend)) failures.push(`offline, not the threaded module: "${offlineBackend}"`);
     else console.log(`[offline] the page opened, loaded its weights from the cache and classified a sample: ${offlineTop}`);
 
     await page.setViewportSize({ width: 390, height: 844 });
