@@ -23,9 +23,10 @@ export PATH=$cache/tools/bin:$PATH
 # atomics and bulk-memory for shared memory, which the linker is asked for: imported (each
 # Web Worker instantiates the module on the same memory), with the exports wasm-bindgen
 # needs to give each thread its own thread-local storage. 4 GiB is wasm32's limit.
-# simd128 is not global, as in the main module: gemm's kernels carry it themselves.
+# simd128 for the whole build (the README's figures): it costs no browser, since gemm's
+# SIMD128 kernels already make both modules need SIMD.
 link="--shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base"
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals${link//--/ -C link-arg=--}"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128${link//--/ -C link-arg=--}"
 cargo +nightly build --release --locked --target wasm32-unknown-unknown -p inception-web \
   --no-default-features --features threads -Z build-std=panic_abort,std --target-dir "$target"
 wasm=$target/wasm32-unknown-unknown/release/inception_web.wasm
