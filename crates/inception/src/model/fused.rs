@@ -32,6 +32,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether the Flex backend runs the fused path (the default). Off, every convolution runs
@@ -265,20 +266,12 @@ fn conv_flex(
         }
         bias_and_relu(first, out_rows);
     };
-    let columns = |image: &[f32]| -> Vec<f32> {
-        let mut cols = vec![0.0; k * hw];
-        geometry.im2col(image, &mut cols);
-        cols
-    };
     let images = x_data
         .par_chunks_exact(c_in * h * wd)
         .zip(out_data.par_chunks_exact_mut(c_out * hw));
     if n >= threads {
         // As many images as threads: one image a thread, each GEMM on its own thread.
-        images.for_each(|(image, out_image)| {
-            let cols = (!geometry.is_identity()).then(|| columns(image));
-            channels(cols.as_deref().unwrap_or(image), out_image, 0);
-        });
+        images.for_each(|(image, out_image)| channels(&geometry.columns(image), out_image, 0));
     } else {
         // Fewer images than threads (a photo at a time): each image's output channels are
         // split into one block a thread, each block one GEMM, so a convolution is one
@@ -289,13 +282,12 @@ fn conv_flex(
             .chunks_exact(c_in * h * wd)
             .zip(out_data.chunks_exact_mut(c_out * hw))
         {
-            let cols = (!geometry.is_identity()).then(|| columns(image));
-            let rhs = cols.as_deref().unwrap_or(image);
+            let rhs = geometry.columns(image);
             let block = c_out.div_ceil(threads);
             out_image
                 .par_chunks_mut(block * hw)
                 .enumerate()
-                .for_each(|(i, out_rows)| channels(rhs, out_rows, i * block));
+                .for_each(|(i, out_rows)| channels(&rhs, out_rows, i * block));
         }
     }
     out
@@ -342,6 +334,19 @@ impl Geometry {
     /// A 1x1 convolution of stride 1 without padding: the input is its own im2col.
     fn is_identity(&self) -> bool {
         self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
+    }
+
+    /// The GEMM's right-hand side for one image, `[c_in·kh·kw, oh·ow]`: the image itself when
+    /// the convolution is 1x1 of stride 1 without padding, its im2col otherwise.
+    fn columns<'a>(&self, image: &'a [f32]) -> Cow<'a, [f32]> {
+        if self.is_identity() {
+            return Cow::Borrowed(image);
+        }
+        let [c_in, ..] = self.input;
+        let ([kh, kw], [oh, ow]) = (self.kernel, self.out);
+        let mut cols = vec![0.0; c_in * kh * kw * oh * ow];
+        self.im2col(image, &mut cols);
+        Cow::Owned(cols)
     }
 
     /// `cols[(c, ky, kx), (oy, ox)] = image[c, oy·sy + ky - py, ox·sx + kx - px]`, zero outside
