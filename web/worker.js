@@ -68,6 +68,8 @@ async function startModule() {
       cpu.threads = 1;
     }
   }
+  // The WebGPU module's CPU fallback (its wgpu set-up can still fail) has one thread.
+  if (cpu.threads > 1) Object.assign(cpu, { threads: 1, why: "the WebGPU module's CPU fallback is single-threaded" });
   const module = await import("./inception-web.js");
   await module.default();
   return { module, cpu };
