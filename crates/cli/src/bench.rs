@@ -255,6 +255,7 @@ fn train_step(network: &Network, input: Tensor<4>, device: &Device) -> Result<im
             labels: labels.clone(),
             dropout_mask: None,
             label_smoothing: config.label_smoothing,
+            share: 1.0,
         };
         run_train_step(&mut learner, batch);
         // Reading a weight back waits for the update.

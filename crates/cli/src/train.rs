@@ -10,7 +10,7 @@ use inception_train::config::OptimizerKind;
 use inception_train::trainer::TrainRequest;
 use inception_train::{Start, TrainConfig, train};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, DeviceList};
 use crate::info::parse_width;
 use crate::manifest::write_manifest;
 
@@ -31,6 +31,11 @@ pub struct Args {
     config: Option<PathBuf>,
     #[arg(long, default_value = "wgpu")]
     backend: Backend,
+    /// Devices that share each step (data parallel): a count (`2`: GPUs 0 and 1) or a list
+    /// of indices (`0,2`). Each takes a contiguous part of every batch; the gradients are
+    /// summed on the first, which holds the model and the optimizer.
+    #[arg(long, default_value = "1")]
+    devices: DeviceList,
     /// Also write the web page's manifest for the exported weights (e.g. weights/manifest.json,
     /// with the weights copied beside it).
     #[arg(long)]
@@ -168,21 +173,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
     let run_dir = args.out.clone().unwrap_or_else(|| default_run_dir(&config));
-    let device = args.backend.device()?;
+    let devices = args.backend.devices(&args.devices)?;
+    let on = match devices.len() {
+        1 => args.backend.to_string(),
+        n => format!("{n} {} devices", args.backend),
+    };
     let interrupt = crate::interrupt::install();
 
     let start = if args.resume {
-        eprintln!("resuming {} on {}", run_dir.display(), args.backend);
+        eprintln!("resuming {} on {on}", run_dir.display());
         Start::Resume { epochs: args.epochs }
     } else {
         eprintln!(
-            "training {} (width {}, residual scale {}) at {}x{} on {} from {} into {}",
+            "training {} (width {}, residual scale {}) at {}x{} on {on} from {} into {}",
             config.arch,
             config.width,
             config.residual_scale,
             config.image_size,
             config.image_size,
-            args.backend,
             args.data.display(),
             run_dir.display()
         );
@@ -193,7 +201,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         data: &args.data,
         run: &run_dir,
         start,
-        device,
+        devices,
         interrupt,
         progress: !args.quiet,
         checkpoint_every: (args.checkpoint_every > 0).then_some(args.checkpoint_every),

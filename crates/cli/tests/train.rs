@@ -342,6 +342,33 @@ fn bad_data_folders() {
     );
 }
 
+#[test]
+fn devices_that_cannot_share_a_step_are_refused() {
+    let dir = workdir("devices");
+    make_data(&dir, "2", "6");
+    let train = ["train", "--data", "data", "--out", "run"];
+    let with = |extra: &[&'static str]| [&train[..], extra].concat();
+    fails_with(
+        &dir,
+        &with(&["--backend", "flex", "--devices", "2"]),
+        "flex is one device that already uses every core",
+    );
+    fails_with(
+        &dir,
+        &with(&["--backend", "wgpu", "--devices", "1,1"]),
+        "lists device 1 twice",
+    );
+    fails_with(&dir, &with(&["--devices", "0"]), "at least one device");
+    fails_with(&dir, &with(&["--devices", "two"]), "not a device count");
+    // lavapipe is a CPU adapter: wgpu has no discrete GPU here, and says which adapters it has.
+    fails_with(
+        &dir,
+        &with(&["--backend", "wgpu", "--devices", "2"]),
+        "no discrete GPU number 0 for wgpu",
+    );
+    assert!(!dir.join("run").exists(), "a refused run leaves no folder");
+}
+
 fn first_conv(network: &inception::Network) -> Vec<f32> {
     match network {
         inception::Network::InceptionResnetV2(n) => {

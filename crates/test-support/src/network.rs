@@ -52,6 +52,38 @@ pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
 
+/// Every float tensor of a network (BatchNorm's running statistics included), by module path
+/// (`stem.conv2d_1a.bn.running_mean`).
+pub fn named_floats(network: &inception::Network) -> Vec<(String, Vec<f32>)> {
+    struct Collect {
+        path: Vec<String>,
+        out: Vec<(String, Vec<f32>)>,
+    }
+    impl ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let values = param.val().into_data().try_to_vec::<f32>().expect("f32 tensor");
+            self.out.push((self.path.join("."), values));
+        }
+    }
+    let mut c = Collect {
+        path: Vec::new(),
+        out: Vec::new(),
+    };
+    network.visit(&mut c);
+    c.out
+}
+
+/// Whether a [`named_floats`] name is a BatchNorm running statistic (not trained).
+pub fn is_running_statistic(name: &str) -> bool {
+    name.ends_with("running_mean") || name.ends_with("running_var")
+}
+
 /// Every float parameter of the network saved at `path`, in module order (to compare runs
 /// bit for bit).
 pub fn weights_of(path: &std::path::Path) -> Vec<f32> {

@@ -51,7 +51,10 @@ impl Ema {
                 let decay = self.decay;
                 param.map(|ema| {
                     let dims = ema.dims();
-                    ema.mul_scalar(decay) + source.reshape(dims).mul_scalar(1.0 - decay)
+                    // With several devices, a BatchNorm statistic may sit on any of them
+                    // (burn's running state moves with the last replica that read it).
+                    let source = source.reshape(dims).to_device(&ema.device());
+                    ema.mul_scalar(decay) + source.mul_scalar(1.0 - decay)
                 })
             }
         }

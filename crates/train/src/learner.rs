@@ -28,6 +28,10 @@ pub struct TrainBatch {
     /// from the step's coordinates (see [`crate::recipe::dropout_mask`]).
     pub dropout_mask: Option<Tensor<2>>,
     pub label_smoothing: f32,
+    /// This batch's share of the step's images: 1 on one device, a shard's fraction when
+    /// several replicas share the step ([`crate::replicas`]). The loss is weighted by it before
+    /// the backward pass, so that the replicas' gradients sum to the whole batch's.
+    pub share: f32,
 }
 
 /// A batch for evaluation (no dropout, no smoothing).
@@ -76,7 +80,11 @@ impl TrainStep for Trainee {
         }
         let logits = self.network.classify_features(features);
         let loss = smoothed_cross_entropy(logits.clone(), &batch.labels, batch.label_smoothing);
-        let gradients = loss.backward();
+        let gradients = if batch.share == 1.0 {
+            loss.backward()
+        } else {
+            (loss.clone() * batch.share).backward()
+        };
         let output = ClassificationOutput::new(loss, logits, targets(batch.labels, &device));
         TrainOutput::new(self, gradients, output)
     }

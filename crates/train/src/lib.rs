@@ -24,6 +24,7 @@ pub mod learner;
 pub mod metrics;
 pub mod plot;
 pub mod recipe;
+pub mod replicas;
 pub mod rmsprop_tf;
 pub mod rng;
 pub mod shapes;

@@ -57,13 +57,13 @@ pub fn smoothed_cross_entropy(logits: Tensor<2>, labels: &[i64], smoothing: f32)
 }
 
 /// An inverted-dropout mask `[batch, features]` (zeros, and `1 / (1 - p)` elsewhere),
-/// drawn from the step's coordinates so that a resumed run drops the same units.
-pub fn dropout_mask(batch: usize, features: usize, p: f64, rng: &mut Rng, device: &Device) -> Tensor<2> {
+/// drawn from the step's coordinates so that a resumed run drops the same units. Row-major
+/// on the host: the replicas of a step take their rows of it.
+pub fn dropout_mask(batch: usize, features: usize, p: f64, rng: &mut Rng) -> Vec<f32> {
     let keep = (1.0 / (1.0 - p)) as f32;
-    let mask: Vec<f32> = (0..batch * features)
+    (0..batch * features)
         .map(|_| if rng.chance(p) { 0.0 } else { keep })
-        .collect();
-    Tensor::from_data(TensorData::new(mask, [batch, features]), device)
+        .collect()
 }
 
 /// Puts a network into training mode on an autodiff device (or back, with `valid`).

@@ -20,10 +20,11 @@ use crate::checkpoint::{self, TrainState};
 use crate::config::TrainConfig;
 use crate::data::{BatchLoader, Sample, View, scan};
 use crate::ema::Ema;
-use crate::learner::{EvalBatch, OptimizerSnapshot, TrainBatch, Trainee, learner, schedule, train_step};
+use crate::learner::{EvalBatch, OptimizerSnapshot, Trainee, learner, schedule};
 use crate::metrics::{Accumulator, EpochMetrics, write_csv};
 use crate::plot::curves_svg;
 use crate::recipe::{dropout_mask, to_training, to_valid};
+use crate::replicas::{HostBatch, Replicas, StepOutput, read_f32};
 use crate::rng::Rng;
 use crate::tensorboard::Board;
 
@@ -60,8 +61,10 @@ pub struct TrainRequest<'a> {
     pub data: &'a Path,
     pub run: &'a Path,
     pub start: Start,
-    /// The plain device; autodiff is added here.
-    pub device: Device,
+    /// The plain devices (autodiff is added here). The first holds the model, the optimizer and
+    /// the evaluation; with several, each step is shared by a replica per device
+    /// ([`crate::replicas`]).
+    pub devices: Vec<Device>,
     pub interrupt: Interrupt,
     pub progress: bool,
     /// A checkpoint every this many steps inside an epoch, besides the one at its end: a
@@ -91,7 +94,7 @@ struct Run<'a> {
     folder: &'a Path,
     config: TrainConfig,
     device: Device,
-    ad_device: Device,
+    replicas: Replicas,
     interrupt: Interrupt,
     progress: bool,
     checkpoint_every: Option<u64>,
@@ -140,13 +143,15 @@ impl<'a> Run<'a> {
             data,
             run: folder,
             start,
-            device,
+            devices,
             interrupt,
             progress,
             checkpoint_every,
         } = request;
         std::fs::create_dir_all(folder).with_context(|| format!("creating {}", folder.display()))?;
-        let ad_device = device.clone().autodiff();
+        let replicas = Replicas::new(&devices)?;
+        let ad_device = replicas.main_device().clone();
+        let device = devices[0].clone();
 
         let loaded = if let Start::Resume { .. } = start {
             let loaded = checkpoint::load(folder, &device)?;
@@ -180,6 +185,14 @@ impl<'a> Run<'a> {
                 dataset.skipped.len(),
                 dataset.skipped[0].0.display(),
                 dataset.skipped[0].1
+            );
+        }
+        if config.batch_size < replicas.count() {
+            bail!(
+                "a batch of {} images cannot be shared by {} devices: use a --batch-size of at least {}",
+                config.batch_size,
+                replicas.count(),
+                replicas.count()
             );
         }
         if dataset.train.len() < config.batch_size {
@@ -245,7 +258,7 @@ impl<'a> Run<'a> {
             folder,
             config,
             device,
-            ad_device,
+            replicas,
             interrupt,
             progress,
             checkpoint_every,
@@ -279,11 +292,11 @@ impl<'a> Run<'a> {
         let started = Instant::now();
         let mut images = 0usize;
         for batch in loader {
-            let (batch_images, labels) = batch.into_tensor(config.image_size, &self.ad_device);
+            let labels = batch.labels;
             let n = labels.len();
             let dropout_mask = (config.dropout > 0.0).then(|| {
                 let mut rng = Rng::at(&[config.seed, 0xD80, self.state.global_step]);
-                dropout_mask(n, self.num_features, config.dropout, &mut rng, &self.ad_device)
+                dropout_mask(n, self.num_features, config.dropout, &mut rng)
             });
             // A checkpoint follows this step at the end of the epoch, every
             // `checkpoint_every` steps, and on Ctrl-C: the optimizer's state after it is
@@ -296,17 +309,19 @@ impl<'a> Run<'a> {
             if stop || end_of_epoch || periodic {
                 self.optimizer_snapshot.request();
             }
-            let ClassificationOutput { loss, output, .. } = train_step(
+            let StepOutput {
+                loss: loss_value,
+                logits: logits_host,
+            } = self.replicas.step(
                 &mut self.learner,
-                TrainBatch {
-                    images: batch_images,
+                HostBatch {
+                    images: batch.images,
+                    size: config.image_size,
                     labels: labels.clone(),
                     dropout_mask,
                     label_smoothing: config.label_smoothing,
                 },
-            );
-            let loss_value = read_f32(loss)?[0] as f64;
-            let logits_host = read_f32(output)?;
+            )?;
             if let Some(ema) = self.ema.as_mut() {
                 ema.update(to_valid(&self.learner.model().network));
                 self.state.ema_updates = ema.updates;
@@ -512,12 +527,6 @@ pub fn evaluate(
     }
     bar.finish_and_clear();
     Ok(acc)
-}
-
-fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading a tensor back: {e:?}"))
 }
 
 fn progress_bar(visible: bool, len: u64, prefix: String) -> ProgressBar {

@@ -55,6 +55,7 @@ fn losses(device: Device, steps: usize) -> Vec<f32> {
             labels: labels.clone(),
             dropout_mask: None,
             label_smoothing: 0.0,
+            share: 1.0,
         };
         let loss = train_step(&mut learner, batch).loss;
         out.push(loss.into_data().try_to_vec::<f32>().unwrap()[0]);

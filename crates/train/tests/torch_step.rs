@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;
 use inception::Arch;
 use inception::weights::load_weights_file;
+use inception_test_support::network::{is_running_statistic, named_floats};
 use inception_train::TrainConfig;
 use inception_train::config::OptimizerKind;
 use inception_train::learner::{TrainBatch, learner, schedule, train_step};
@@ -23,31 +23,10 @@ fn fixture() -> PathBuf {
 
 /// Trainable tensors (BatchNorm running statistics left out), by module path.
 fn trainable(network: &inception::Network) -> Vec<(String, Vec<f32>)> {
-    struct Collect {
-        path: Vec<String>,
-        out: Vec<(String, Vec<f32>)>,
-    }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let name = self.path.join(".");
-            if !name.ends_with("running_mean") && !name.ends_with("running_var") {
-                self.out
-                    .push((name, param.val().into_data().try_to_vec::<f32>().unwrap()));
-            }
-        }
-    }
-    let mut c = Collect {
-        path: Vec::new(),
-        out: Vec::new(),
-    };
-    network.visit(&mut c);
-    c.out
+    named_floats(network)
+        .into_iter()
+        .filter(|(name, _)| !is_running_statistic(name))
+        .collect()
 }
 
 /// What both checks start from: the fixture's network, the batch, and the references.
@@ -103,6 +82,7 @@ fn run(setup: &Setup, config: &TrainConfig, steps: usize) -> (Vec<f64>, inceptio
                     labels: setup.labels.clone(),
                     dropout_mask: None,
                     label_smoothing: config.label_smoothing,
+                    share: 1.0,
                 },
             );
             output.loss.into_data().try_to_vec::<f32>().unwrap()[0] as f64
