@@ -51,10 +51,25 @@ function startWorker() {
   const started = new Worker(workerUrl(), { type: "module" });
   worker = started;
   // A replaced worker may still deliver what it had queued: only the current one counts.
-  started.onmessage = ({ data }) => started === worker && onMessage(data);
+  started.onmessage = ({ data }) => {
+    if (started !== worker) return;
+    if (data.type === "panic-channel") watchPool(started, data.name);
+    else onMessage(data);
+  };
   started.onerror = (e) => {
     e.preventDefault();
     if (started === worker) crashed(e.message || "the worker stopped");
+  };
+}
+
+// The threaded module's pool threads are Web Workers of the worker's own: a panic on one of
+// them leaves the worker waiting for ever, so the module says it on a BroadcastChannel.
+function watchPool(owner, name) {
+  const channel = new BroadcastChannel(name);
+  owner.poolChannel = channel;
+  channel.onmessage = ({ data }) => {
+    channel.close();
+    if (owner === worker) crashed(`a thread of its pool panicked: ${String(data).split("\n").pop()}`);
   };
 }
 
@@ -114,6 +129,7 @@ function show(job, data) {
 /** The worker died: the job it was running failed, a new worker takes the others. */
 function crashed(reason) {
   worker.terminate();
+  worker.poolChannel?.close();
   crashes++;
   const [culprit, ...rest] = inflight.splice(0);
   const what = `The classifier stopped (${reason})`;

@@ -8,6 +8,7 @@
 //   {type: "classify-rgba", rgba, width, height}  a camera frame's RGBA pixels
 //   {type: "bench", ...}                       the benchmark mode (see bench.js)
 // Messages out: {type: "backend"|"progress"|"weights"|"warmed-up"|"result"|"bench-result"|"cleared"|"error"|"crashed", ...};
+// and, from the threaded module, {type: "panic-channel", name}: where its pool's panics are said.
 // "weights", "result", "bench-result", "cleared" and "error" carry the `id` of the message they answer.
 // Messages run one at a time, in order: a load never frees the network under a classification.
 // After a trap of the wasm module (a panic, memory exhausted) its state is undefined: the
@@ -60,6 +61,11 @@ async function startModule() {
       const module = await import("./inception-web-threads.js");
       await module.default();
       await module.initThreadPool(cpu.threads);
+      // A panic on a thread of the pool leaves this worker waiting for that thread for ever:
+      // the module says it on a channel of this worker's own, which the page listens to.
+      const channel = `inception-pool-panic-${crypto.randomUUID()}`;
+      module.reportPoolPanicsTo(channel);
+      post({ type: "panic-channel", name: channel });
       return { module, cpu };
     } catch (e) {
       // The single-threaded module still works: say why the threads are not there.

@@ -9,6 +9,8 @@
 // - first served by a host that sends no COOP/COEP, the page runs the CPU on one thread and
 //   says why; once the service worker serves it, the page is cross-origin isolated, runs the
 //   threaded CPU module on one thread per core (so says its backend line) and still classifies;
+// - a panic on a thread of that module's pool stops the classifier with a message on the
+//   photo's card, and a new one classifies again (instead of the page waiting for ever);
 // - after one visit the server is stopped: the page opens again from the browser, loads its
 //   weights (the f16 copy picked) from the cache and classifies a sample, with no network;
 // - at phone width (390 px) nothing sticks out sideways; the screenshot is saved;
@@ -44,8 +46,14 @@ async function check() {
   const context = await launchChromiumWithProfile(profile, { webgpu: false, viewport: { width: 1000, height: 900 } });
   try {
     const page = context.pages()[0] ?? await context.newPage();
-    page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
+    // The pool panic's check below makes one trap on purpose, on a thread of the pool.
+    let poolTrapExpected = false;
+    page.on("pageerror", (e) => {
+      if (!(poolTrapExpected && e.message === "unreachable")) failures.push(`page error: ${e.message}`);
+    });
     page.on("console", (m) => m.type() === "error" && console.log(`[page] ${m.text()}`));
+    const workers = [];
+    page.on("worker", (w) => workers.push(w));
     await page.goto(server.origin);
     const weights = await weightsLoaded(page);
     if (!/^Weights: /.test(weights)) return [`no weights: ${weights}`];
@@ -100,6 +108,33 @@ async function check() {
       failures.push(`served by the service worker: crossOriginIsolated ${isolation}, ${isolatedWeights}, star sample: ${isolatedTop}, "${threaded}"`);
     } else {
       console.log(`[isolation] served by the service worker, the page is crossOriginIsolated (SharedArrayBuffer exists) and classifies: ${threaded}`);
+    }
+    // A panic on a thread of the threaded module's pool (as a bug there would panic): the
+    // worker's own thread waits for that thread for ever, so only the module's panic hook can
+    // tell the page. The card says the classifier stopped and was restarted, and the new
+    // worker classifies on its threads again.
+    const classifier = workers.filter((w) => /\/worker\.js/.test(w.url())).at(-1);
+    if (cores < 2) {
+      console.log("[pool panic] not checked: one core, so the page runs no pool");
+    } else if (!classifier) {
+      failures.push("pool panic: the page's classifier worker was not found");
+    } else {
+      await classifier.evaluate(async () => {
+        const module = await import("./inception-web-threads.js");
+        const handler = self.onmessage;
+        self.onmessage = (event) => (event.data.type === "classify" ? module.crashTestOnAPoolThread() : handler(event));
+      });
+      poolTrapExpected = true;
+      const panicked = await classifySample(page, "star");
+      const afterPanic = await classifySample(page, "star");
+      poolTrapExpected = false;
+      const restarted = await page.textContent("#backend");
+      if (!/stopped \(a thread of its pool panicked: a test of a panic on a thread of the pool\) on this image and was restarted/.test(panicked) ||
+          afterPanic !== "star" || !threadsSaid.test(restarted)) {
+        failures.push(`pool panic: the card said "${panicked}", then the star sample gave ${afterPanic}, "${restarted}"`);
+      } else {
+        console.log(`[pool panic] "${panicked}"; then the star sample: ${afterPanic}, ${restarted}`);
+      }
     }
     server.close();
     // Really offline: what the service worker did not keep cannot be fetched.

@@ -9,6 +9,8 @@
 mod classifier;
 mod device;
 mod manifest;
+#[cfg(feature = "threads")]
+mod pool_panic;
 
 pub use classifier::Classifier;
 pub use device::{Backend, init_device};
