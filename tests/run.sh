@@ -11,6 +11,7 @@
 #   wait_native_build
 #   start_overfit_on_wgpu    the longest test (autotuning training kernels), in the background
 #   native_tests             every other cargo test, once the wasm32 build is out of the way
+#   gpu_check_smoke          tools/gpu_check.sh --smoke: the GPU check's steps, small, on the CPU
 #   start_fuzzing            in the background: tools/fuzz.sh smoke runs
 #   wait_wasm_side
 #   browser_tests            wasm-bindgen-test in Chromium, then the page end to end
@@ -199,6 +200,25 @@ native_tests() {
   milestone "native tests done"
 }
 
+# The GPU check's own steps (tools/gpu_check.sh), small and on the CPU: weights made by timm,
+# the carried-in binary unpacked, `bench` on flex, the cuda rows of a default build, PyTorch,
+# the table. Every row must have its figure, or for cuda the reason it has none.
+gpu_check_smoke() {
+  local out table
+  out=$(mktemp -d)
+  gzip -1 -c "$CARGO_TARGET_DIR/release/inception" >"$out/inception.gz"
+  table=$(PYTHON=$INCEPTION_ORACLE_PYTHON GPU_CHECK_OUT=$out/run bash tools/gpu_check.sh --smoke "$out/inception.gz" 2>"$out/log") ||
+    { cat "$out/log" >&2; fail "tools/gpu_check.sh --smoke failed"; }
+  echo "$table"
+  local number='[0-9]+\.[0-9] +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2}$'
+  [ "$(grep -cE "^pytorch (eager|channels_last\+bf16) .*$number" <<<"$table")" = 6 ] &&
+    [ "$(grep -cE "^inception-rs flex .*$number" <<<"$table")" = 3 ] &&
+    [ "$(grep -c "^inception-rs cuda .*built without the cuda backend" <<<"$table")" = 3 ] ||
+    fail "tools/gpu_check.sh --smoke: the table lacks rows (above)"
+  rm -rf "$out"
+  check_passed "gpu_check.sh smoke (every row of its table on the CPU)"
+}
+
 # The fuzz targets (tools/fuzz.sh): an instrumented nightly build of the model crate, then a
 # smoke run of each target seeded with the corpus. Niced beside the browser tests, which
 # leave a core idle when the page's wasm runs on the CPU.
@@ -318,6 +338,7 @@ main() {
   wait_native_build
   start_overfit_on_wgpu
   native_tests
+  gpu_check_smoke
   start_fuzzing
   wait_wasm_side
   browser_tests
