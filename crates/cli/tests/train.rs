@@ -236,6 +236,21 @@ fn a_trained_model_classifies_with_its_own_class_names() {
     }
     let svg = std::fs::read_to_string(dir.join("run/curves.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("polyline"));
+    // The last layer's activity on the validation images: a mean above zero (a live
+    // network) and a fraction of dead channels.
+    let csv = std::fs::read_to_string(dir.join("run/metrics.csv")).unwrap();
+    let mut lines = csv.lines().map(|l| l.split(',').collect::<Vec<_>>());
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap();
+    let column = |name: &str| -> f64 {
+        let at = header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no {name} in {csv}"));
+        row[at].parse().unwrap()
+    };
+    assert!(column("val_feature_mean") > 0.0, "{csv}");
+    assert!((0.0..=1.0).contains(&column("val_dead_features")), "{csv}");
     let events = std::fs::read_dir(dir.join("run"))
         .unwrap()
         .filter(|e| {

@@ -1,7 +1,7 @@
 //! The network as burn-train trains it: a [`TrainStep`] (forward pass with dropout before
-//! the classifier, the label-smoothed loss, backward pass) and an [`InferenceStep`], stepped
-//! by burn-train's [`Learner`] with the recipe's RMSProp and burn's staircase learning-rate
-//! schedule.
+//! the classifier, the label-smoothed loss, backward pass), stepped by burn-train's
+//! [`Learner`] with the recipe's RMSProp and burn's staircase learning-rate schedule; and the
+//! evaluation pass ([`evaluate_batch`]).
 //!
 //! burn-train's `Learner` owns the optimizer. A checkpoint needs the optimizer's state
 //! after a given step, so [`TrainStep::optimize`] leaves a copy of it in an
@@ -97,14 +97,24 @@ impl TrainStep for Trainee {
     }
 }
 
+/// An evaluation pass (no dropout, no smoothing): the batch's mean cross-entropy, the logits,
+/// and the pooled features the classifier read.
+pub fn evaluate_batch(network: &Network, images: Tensor<4>, labels: &[i64]) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
+    let features = network.pre_logits(images);
+    let logits = network.classify_features(features.clone());
+    let loss = smoothed_cross_entropy(logits.clone(), labels, 0.0);
+    (loss, logits, features)
+}
+
+/// burn-train's `Learner` asks for one. The loop's evaluation calls [`evaluate_batch`] itself,
+/// for the features too.
 impl InferenceStep for Trainee {
     type Input = EvalBatch;
     type Output = ClassificationOutput;
 
     fn step(&self, batch: EvalBatch) -> ClassificationOutput {
         let device = batch.images.device();
-        let logits = self.network.forward(batch.images);
-        let loss = smoothed_cross_entropy(logits.clone(), &batch.labels, 0.0);
+        let (loss, logits, _) = evaluate_batch(&self.network, batch.images, &batch.labels);
         ClassificationOutput::new(loss, logits, targets(batch.labels, &device))
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use burn::nn::LinearConfig;
 use burn::prelude::*;
-use burn::train::{ClassificationOutput, InferenceStep, Learner};
+use burn::train::Learner;
 use inception::weights::{WeightsMeta, load_weights_file, save_burnpack};
 use inception::{Network, NetworkConfig, Preprocess};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,8 +20,8 @@ use crate::checkpoint::{self, TrainState};
 use crate::config::TrainConfig;
 use crate::data::{BatchLoader, Sample, View, scan};
 use crate::ema::Ema;
-use crate::learner::{EvalBatch, OptimizerSnapshot, Trainee, learner, schedule};
-use crate::metrics::{Accumulator, EpochMetrics, write_csv};
+use crate::learner::{OptimizerSnapshot, Trainee, evaluate_batch, learner, schedule};
+use crate::metrics::{Accumulator, Activity, EpochMetrics, write_csv};
 use crate::plot::curves_svg;
 use crate::recipe::{dropout_mask, to_training, to_valid};
 use crate::replicas::{HostBatch, Replicas, StepOutput, read_f32};
@@ -379,7 +379,7 @@ impl<'a> Run<'a> {
             .as_ref()
             .map(|e| e.network.clone())
             .unwrap_or_else(|| to_valid(&self.learner.model().network));
-        let val = evaluate(
+        let (val, activity) = evaluate(
             &evaluated,
             self.val_samples.clone(),
             config,
@@ -397,6 +397,8 @@ impl<'a> Run<'a> {
             val_top5: val.top5(),
             images_per_second: training.images as f64 / training.seconds.max(1e-9),
             seconds: training.seconds,
+            val_feature_mean: activity.mean(),
+            val_dead_features: activity.dead_fraction(),
         };
         if self.progress {
             eprintln!(
@@ -417,6 +419,8 @@ impl<'a> Run<'a> {
                 ("val/loss", metrics.val_loss),
                 ("val/top1", metrics.val_top1),
                 ("val/top5", metrics.val_top5),
+                ("val/feature_mean", metrics.val_feature_mean),
+                ("val/dead_features", metrics.val_dead_features),
                 ("images_per_second", metrics.images_per_second),
             ],
         );
@@ -500,33 +504,29 @@ fn initial_network(
     Ok(network)
 }
 
-/// Mean cross-entropy (no smoothing) and accuracy of a network on evaluation views.
+/// Mean cross-entropy (no smoothing), accuracy and the last layer's activity of a network on
+/// evaluation views.
 pub fn evaluate(
     network: &Network,
     samples: Arc<Vec<Sample>>,
     config: &TrainConfig,
     device: &Device,
     progress: bool,
-) -> Result<Accumulator> {
+) -> Result<(Accumulator, Activity)> {
     let mut acc = Accumulator::default();
+    let mut activity = Activity::default();
     let size = config.image_size;
     let loader = BatchLoader::new(samples, config, View::Eval, 0, 0);
     let bar = progress_bar(progress, loader.len() as u64, "validation".into());
-    let trainee = Trainee::new(network.clone());
     for batch in loader {
         let (images, labels) = batch.into_tensor(size, device);
-        let ClassificationOutput { loss, output, .. } = InferenceStep::step(
-            &trainee,
-            EvalBatch {
-                images,
-                labels: labels.clone(),
-            },
-        );
-        acc.add(read_f32(loss)?[0] as f64, &read_f32(output)?, &labels);
+        let (loss, logits, features) = evaluate_batch(network, images, &labels);
+        acc.add(read_f32(loss)?[0] as f64, &read_f32(logits)?, &labels);
+        activity.add(&read_f32(features)?, network.num_features());
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(acc)
+    Ok((acc, activity))
 }
 
 fn progress_bar(visible: bool, len: u64, prefix: String) -> ProgressBar {
