@@ -147,17 +147,25 @@ impl Replicas {
                 .with_context(|| format!("the replica on device {index} has stopped"))?;
             start = end;
         }
+        // Every replica's answer first: one that failed must not leave another's answer
+        // queued for the next step.
+        let answers: Vec<Result<Done>> = self
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(index, worker)| {
+                let answer = worker.results.recv().ok();
+                answer
+                    .with_context(|| format!("the replica on device {index} stopped during the step"))?
+                    .with_context(|| format!("the replica on device {index}"))
+            })
+            .collect();
         let mut sum = GradientsAccumulator::new();
         let mut loss = 0.0;
         let mut logits = Vec::with_capacity(n * model.network.num_classes());
         // In device order, so that the sum of the gradients is the same on every run.
-        for (index, worker) in self.workers.iter().enumerate() {
-            let done = worker
-                .results
-                .recv()
-                .ok()
-                .with_context(|| format!("the replica on device {index} stopped during the step"))?
-                .with_context(|| format!("the replica on device {index}"))?;
+        for answer in answers {
+            let done = answer?;
             sum.accumulate(&model, done.grads.to_device(&self.main, &model));
             loss += done.share as f64 * done.loss;
             logits.extend(done.logits);

@@ -187,3 +187,39 @@ fn a_device_listed_twice_is_refused() {
         .expect("an error");
     assert!(error.to_string().contains("listed twice"), "{error}");
 }
+
+#[test]
+fn a_replica_that_panics_fails_the_step_and_the_next_step_runs() {
+    #[allow(deprecated)]
+    let devices = [Device::flex(), Device::ndarray()];
+    let config = TrainConfig::default();
+    let start = small_network(&devices[0]);
+    let run = |fail_first: bool| {
+        let replicas = Replicas::new(&devices).unwrap();
+        let mut learner = learner(
+            to_training(start.valid(), replicas.main_device()),
+            &config,
+            None,
+            schedule(&config, 10, 0).unwrap(),
+        );
+        if fail_first {
+            // A label past the network's two classes: the first device's half panics in its
+            // loss, while the second device's half (black images) has an answer to give.
+            let mut bad = host_batch(4);
+            bad.images.iter_mut().for_each(|v| *v = 0.0);
+            bad.labels[0] = 7;
+            let error = replicas.step(&mut learner, bad).err().expect("an error");
+            let message = format!("{error:#}");
+            assert!(
+                message.contains("device 0") && message.contains("panicked"),
+                "{message}"
+            );
+        }
+        replicas.step(&mut learner, host_batch(4)).unwrap()
+    };
+    // The step after the failed one is the step a fresh run takes: no answer of the failed
+    // step was left queued to stand in for the second device's.
+    let (after, fresh) = (run(true), run(false));
+    assert_eq!(after.logits, fresh.logits);
+    assert_eq!(after.loss, fresh.loss);
+}
