@@ -124,7 +124,8 @@ fn config_from(args: &Args) -> Result<TrainConfig> {
     let mut c = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{} is not a valid training config", path.display()))?
+            TrainConfig::from_user_json(&text)
+                .with_context(|| format!("{} is not a valid training config", path.display()))?
         }
         None => TrainConfig::default(),
     };

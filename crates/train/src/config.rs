@@ -141,6 +141,19 @@ pub enum ConfigError {
 }
 
 impl TrainConfig {
+    /// A recipe file a user wrote (`train --config`): what it leaves out takes today's
+    /// defaults, the optimizer included. (Read as a checkpoint's `config.json` is, a missing
+    /// optimizer would mean PyTorch's, the one of runs older than the choice.)
+    pub fn from_user_json(text: &str) -> serde_json::Result<Self> {
+        let mut value: serde_json::Value = serde_json::from_str(text)?;
+        if let Some(fields) = value.as_object_mut()
+            && !fields.contains_key("optimizer")
+        {
+            fields.insert("optimizer".into(), serde_json::to_value(Self::default().optimizer)?);
+        }
+        serde_json::from_value(value)
+    }
+
     pub fn width(&self) -> Result<Width, ConfigError> {
         Ok(Width::new(self.width)?)
     }
@@ -197,6 +210,15 @@ mod tests {
         // A config.json written before the field existed: that run used PyTorch's RMSProp.
         let old: TrainConfig = serde_json::from_str(r#"{"epochs": 3}"#).unwrap();
         assert_eq!(old.optimizer, OptimizerKind::RmspropTorch);
+        // A recipe file a user writes for a new run: today's default.
+        let user = TrainConfig::from_user_json(r#"{"epochs": 3}"#).unwrap();
+        assert_eq!((user.optimizer, user.epochs), (OptimizerKind::RmspropTf, 3));
+        let chosen = TrainConfig::from_user_json(r#"{"optimizer": "rmsprop-torch"}"#).unwrap();
+        assert_eq!(chosen.optimizer, OptimizerKind::RmspropTorch);
+        assert!(
+            TrainConfig::from_user_json(r#"{"epoch": 3}"#).is_err(),
+            "a misspelt field is refused"
+        );
         let saved = serde_json::to_string(&TrainConfig::default()).unwrap();
         assert!(saved.contains(r#""optimizer":"rmsprop-tf""#), "{saved}");
         let back: TrainConfig = serde_json::from_str(&saved).unwrap();
