@@ -84,6 +84,18 @@ struct Record {
     max_ms: f64,
     ms_per_image: f64,
     images_per_s: f64,
+    /// The process's peak resident memory so far, in MB (Linux: `VmHWM`), weights loading
+    /// included. It is this configuration's own only in a process that runs one
+    /// (tools/bench.sh runs one per batch for it, as ONNX Runtime's side does).
+    peak_rss_mb: Option<f64>,
+}
+
+/// The process's peak resident set size in MB, from `/proc/self/status` (Linux only).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -170,6 +182,7 @@ fn time(
         max_ms: times[times.len() - 1],
         ms_per_image: median / batch as f64,
         images_per_s: batch as f64 * 1e3 / median,
+        peak_rss_mb: peak_rss_mb(),
     })
 }
 
