@@ -36,6 +36,9 @@ def spread(values, fmt):
 
 
 def main(root):
+    print("# The runs of docs/experiments/run.sh\n")
+    print("Made by `python3 docs/experiments/summarize.py RUNS_DIR`: for each setting, the mean over")
+    print("its seeds and, in brackets, the range. Validation with the EMA weights on 160 images.")
     for key, runs in groups(root).items():
         epochs = min(len(rows) for _, rows in runs)
         seeds = [s for s, _ in runs]
