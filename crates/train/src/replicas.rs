@@ -109,6 +109,15 @@ impl Replicas {
         self.workers.len().max(1)
     }
 
+    /// Whether a batch of `n` images can be shared: every device needs one image at least.
+    pub fn check_batch_size(&self, n: usize) -> Result<()> {
+        let count = self.count();
+        if n < count {
+            bail!("a batch of {n} images cannot be shared by {count} devices: use a batch of at least {count}");
+        }
+        Ok(())
+    }
+
     /// The autodiff device of the model and the optimizer.
     pub fn main_device(&self) -> &Device {
         &self.main
@@ -125,10 +134,8 @@ impl Replicas {
                 logits: read_f32(output.output)?,
             });
         }
+        self.check_batch_size(n)?;
         let count = self.workers.len();
-        if n < count {
-            bail!("a batch of {n} images cannot be shared by {count} devices: use a batch of at least {count}");
-        }
         learner.lr_step();
         let model = learner.model();
         // Contiguous shards whose sizes differ by one at most, the larger ones first.

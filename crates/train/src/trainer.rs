@@ -187,14 +187,7 @@ impl<'a> Run<'a> {
                 dataset.skipped[0].1
             );
         }
-        if config.batch_size < replicas.count() {
-            bail!(
-                "a batch of {} images cannot be shared by {} devices: use a --batch-size of at least {}",
-                config.batch_size,
-                replicas.count(),
-                replicas.count()
-            );
-        }
+        replicas.check_batch_size(config.batch_size)?;
         if dataset.train.len() < config.batch_size {
             bail!(
                 "{} training images, fewer than one batch of {}: lower --batch-size or add images",
