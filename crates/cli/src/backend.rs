@@ -70,6 +70,15 @@ impl FromStr for DeviceList {
             };
         }
         let indices = s.split(',').map(number).collect::<Result<Vec<_>, _>>()?;
+        if let Some(i) = indices
+            .iter()
+            .enumerate()
+            .find_map(|(k, i)| indices[..k].contains(i).then_some(i))
+        {
+            return Err(format!(
+                "--devices lists device {i} twice: each replica needs a device of its own"
+            ));
+        }
         Ok(DeviceList::Indices(indices))
     }
 }
@@ -91,13 +100,6 @@ impl Backend {
             return Ok(vec![self.device()?]);
         }
         let indices = list.indices();
-        if let Some(i) = indices
-            .iter()
-            .enumerate()
-            .find_map(|(k, i)| indices[..k].contains(i).then_some(i))
-        {
-            anyhow::bail!("--devices lists device {i} twice: each replica needs a device of its own");
-        }
         match self {
             Backend::Wgpu => indices
                 .iter()
