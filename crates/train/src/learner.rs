@@ -80,11 +80,8 @@ impl TrainStep for Trainee {
         }
         let logits = self.network.classify_features(features);
         let loss = smoothed_cross_entropy(logits.clone(), &batch.labels, batch.label_smoothing);
-        let gradients = if batch.share == 1.0 {
-            loss.backward()
-        } else {
-            (loss.clone() * batch.share).backward()
-        };
+        // A share of 1 (one device) multiplies exactly: the gradients are the loss's own.
+        let gradients = (loss.clone() * batch.share).backward();
         let output = ClassificationOutput::new(loss, logits, targets(batch.labels, &device));
         TrainOutput::new(self, gradients, output)
     }
