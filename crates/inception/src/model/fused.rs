@@ -12,31 +12,37 @@
 //! all of them. In channels-first layout a convolution is `W [c_out, c_in·kh·kw] x
 //! cols [c_in·kh·kw, h·w]`, where the checkpoint's weight tensor is already `W` row by row
 //! and `cols` is the input itself for a 1x1 convolution of stride 1 (most of these
-//! networks' layers): no copy of either. Other kernels build `cols` (im2col) in one parallel
-//! pass. The GEMM (the `gemm` crate, with its AVX-512 kernels on x86-64 and SIMD128 on wasm)
-//! accumulates straight onto the residual when there is one (`dst = x + scale · W·cols`),
-//! and one pass adds the bias and applies the ReLU.
+//! networks' layers): no copy of either. Other kernels cut the output pixels into tiles, and
+//! the thread that multiplies a tile builds its `cols` (im2col) first, small enough to stay
+//! in that core's cache. Either way a convolution is one parallel step. The GEMM (the `gemm`
+//! crate, with its AVX-512 kernels on x86-64 and SIMD128 on wasm) accumulates straight onto
+//! the residual when there is one (`dst = x + scale · W·cols`), or writes a fresh buffer
+//! that nothing zeroes first, and one pass over the block it wrote adds the bias and
+//! applies the ReLU.
 //!
 //! Any other backend, an autodiff tensor (training) or an unusual convolution (groups,
 //! dilation, another dtype) runs the same function with burn's operations ([`reference`]),
 //! which the parity tests compare with timm on every backend.
 
-use burn::backend::flex::FlexTensor;
+use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::ops::conv::calculate_conv_output_size;
 use burn::backend::{DispatchDevice, Flex};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::prelude::*;
-use burn::tensor::DType;
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Bytes, DType};
 use rayon::prelude::*;
-use std::borrow::Cow;
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether the Flex backend runs the fused path (the default). Off, every convolution runs
-/// as [`reference`]: `inception bench --forms unfused` measures the difference in one run.
+/// as [`reference`] and every pool as burn's ([`super::fused_pool`]): `inception bench
+/// --forms unfused` measures the difference in one run.
 static FUSED_KERNELS: AtomicBool = AtomicBool::new(true);
 
 /// Turns the fused CPU path on or off for the whole process (a benchmark's switch; results
@@ -155,8 +161,13 @@ pub fn conv_options(layer: &Conv2d) -> Option<ConvOptions<2>> {
     ))
 }
 
+/// Whether the fused CPU kernels run (see [`use_fused_kernels`]).
+pub(crate) fn fused_kernels_on() -> bool {
+    FUSED_KERNELS.load(Ordering::Relaxed)
+}
+
 /// A plain (not autodiff) f32 tensor on the Flex backend.
-fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
+pub(crate) fn on_flex<const D: usize>(t: &Tensor<D>) -> bool {
     let device = t.device();
     matches!(device.as_dispatch(), DispatchDevice::Flex(_)) && !device.is_autodiff() && t.dtype() == DType::F32
 }
@@ -169,7 +180,7 @@ fn runs_fused(
     epilogue: &Epilogue,
 ) -> bool {
     let [(top, bottom), (left, right)] = options.padding;
-    FUSED_KERNELS.load(Ordering::Relaxed)
+    fused_kernels_on()
         && on_flex(x)
         && on_flex(weight)
         && bias.is_none_or(on_flex)
@@ -208,54 +219,63 @@ fn conv_flex(
     let scale = scale.unwrap_or(1.0);
 
     // The output starts as the residual (the GEMM accumulates onto it), reusing its buffer
-    // when nothing else holds it.
+    // when nothing else holds it. Otherwise it is a fresh buffer that the GEMM writes whole,
+    // so it is not zeroed first.
     let out_shape = [n, c_out, oh, ow];
-    let (mut out, accumulate) = match residual {
+    let len = n * c_out * hw;
+    let mut residual = residual.map(|r| {
+        let r = dense(r);
+        assert_eq!(
+            r.layout().shape().as_slice(),
+            out_shape,
+            "residual of the output's shape"
+        );
+        r
+    });
+    let mut fresh: Vec<f32> = Vec::new();
+    let (out_data, accumulate): (&mut [MaybeUninit<f32>], bool) = match residual.as_mut() {
         Some(r) => {
-            let r = dense(r);
-            assert_eq!(
-                r.layout().shape().as_slice(),
-                out_shape,
-                "residual of the output's shape"
-            );
-            (r, true)
+            let data: &mut [f32] = r.storage_mut();
+            assert_eq!(data.len(), len, "a dense residual buffer");
+            // SAFETY: MaybeUninit<f32> has f32's layout, and only f32 values are written.
+            let data = unsafe { &mut *(data as *mut [f32] as *mut [MaybeUninit<f32>]) };
+            (data, true)
         }
-        None => (FlexTensor::empty(Shape::from(out_shape.to_vec()), DType::F32), false),
+        None => {
+            fresh.reserve_exact(len);
+            (&mut fresh.spare_capacity_mut()[..len], false)
+        }
     };
-    let out_data: &mut [f32] = out.storage_mut();
-    assert_eq!(out_data.len(), n * c_out * hw, "a dense output buffer");
 
-    let threads = rayon::current_num_threads();
-    let bias_and_relu = |first_channel: usize, rows: &mut [f32]| {
-        for (channel, row) in (first_channel..).zip(rows.chunks_exact_mut(hw)) {
-            let shift = bias_data.map_or(0.0, |b| scale * b[channel]);
-            for v in row {
-                let y = *v + shift;
-                // `y < 0` keeps a NaN a NaN, as burn's ReLU does.
-                *v = if relu && y < 0.0 { 0.0 } else { y };
-            }
-        }
-    };
-    // Output channels [first, first + rows) of one image: GEMM, then bias and ReLU.
-    let channels = |rhs: &[f32], out_rows: &mut [f32], first: usize| {
-        let rows = out_rows.len() / hw;
-        // SAFETY: dst is rows x hw, lhs rows x k (from row `first` of W, c_out x k) and rhs
-        // k x hw, all row-major and in bounds (the slices have exactly these lengths).
+    let out = OutPtr(out_data.as_mut_ptr().cast::<f32>());
+    // Output channels `channels` at output pixels `pixels` of image `image`: one GEMM with
+    // `rhs` (`[k, pixels.len()]`, rows `rhs_stride` apart), then the bias and ReLU.
+    let product = |image: usize, rhs: &[f32], rhs_stride: usize, channels: Range<usize>, pixels: Range<usize>| {
+        let first = image * c_out * hw + channels.start * hw + pixels.start;
+        assert!(
+            channels.end <= c_out && pixels.end <= hw && rhs.len() >= (k - 1) * rhs_stride + pixels.len(),
+            "a block inside the convolution"
+        );
+        // SAFETY: dst is channels.len() x pixels.len() with rows hw apart, inside image
+        // `image` of the output (checked above); lhs is rows `channels` of W (c_out x k) and
+        // rhs k x pixels.len() inside `rhs` (checked above). The blocks that the calls below
+        // hand out are disjoint, so no two calls write the same element. Without
+        // `accumulate` gemm only writes dst, never reads it.
         unsafe {
             gemm::gemm(
-                rows,
-                hw,
+                channels.len(),
+                pixels.len(),
                 k,
-                out_rows.as_mut_ptr(),
+                out.at(first),
                 1,
                 hw as isize,
                 accumulate,
-                w_data[first * k..].as_ptr(),
+                w_data[channels.start * k..].as_ptr(),
                 1,
                 k as isize,
                 rhs.as_ptr(),
                 1,
-                hw as isize,
+                rhs_stride as isize,
                 1.0,
                 scale,
                 false,
@@ -264,33 +284,86 @@ fn conv_flex(
                 gemm::Parallelism::None,
             );
         }
-        bias_and_relu(first, out_rows);
+        for (row, channel) in channels.enumerate() {
+            // SAFETY: these elements are inside this call's block, which the GEMM has just
+            // written, and no other call touches them.
+            let values = unsafe { std::slice::from_raw_parts_mut(out.at(first + row * hw), pixels.len()) };
+            let shift = bias_data.map_or(0.0, |b| scale * b[channel]);
+            for v in values {
+                let y = *v + shift;
+                // `y < 0` keeps a NaN a NaN, as burn's ReLU does.
+                *v = if relu && y < 0.0 { 0.0 } else { y };
+            }
+        }
     };
-    let images = x_data
-        .par_chunks_exact(c_in * h * wd)
-        .zip(out_data.par_chunks_exact_mut(c_out * hw));
-    if n >= threads {
-        // As many images as threads: one image a thread, each GEMM on its own thread.
-        images.for_each(|(image, out_image)| channels(&geometry.columns(image), out_image, 0));
-    } else {
-        // Fewer images than threads (a photo at a time): each image's output channels are
-        // split into one block a thread, each block one GEMM, so a convolution is one
-        // parallel step. gemm's own threading takes a step per block of its loops, each
-        // waking the other threads: in WebAssembly's threads that made two threads slower
-        // than one, and natively this split is faster too (the README's figures).
-        for (image, out_image) in x_data
-            .chunks_exact(c_in * h * wd)
-            .zip(out_data.chunks_exact_mut(c_out * hw))
-        {
-            let rhs = geometry.columns(image);
+    let image_len = c_in * h * wd;
+    let threads = rayon::current_num_threads();
+    if geometry.is_identity() {
+        // A 1x1 convolution of stride 1 reads the image as it is.
+        if n >= threads {
+            // As many images as threads: an image a thread.
+            (0..n).into_par_iter().for_each(|i| {
+                product(i, &x_data[i * image_len..][..image_len], hw, 0..c_out, 0..hw);
+            });
+        } else {
+            // A photo at a time: each image's output channels in one block a thread, so
+            // that the convolution is one parallel step. gemm's own threading takes a step
+            // per block of its loops, each waking the other threads: in WebAssembly's
+            // threads that made two threads slower than one.
             let block = c_out.div_ceil(threads);
-            out_image
-                .par_chunks_mut(block * hw)
-                .enumerate()
-                .for_each(|(i, out_rows)| channels(&rhs, out_rows, i * block));
+            for i in 0..n {
+                (0..c_out.div_ceil(block)).into_par_iter().for_each(|b| {
+                    let channels = b * block..c_out.min((b + 1) * block);
+                    product(i, &x_data[i * image_len..][..image_len], hw, channels, 0..hw);
+                });
+            }
+        }
+    } else {
+        // Other kernels: the output pixels in tiles, each tile's im2col built by the thread
+        // that multiplies it, small enough to stay in its cache, all in one parallel step.
+        let tiles = geometry.pixel_tiles(threads.div_ceil(n));
+        let per_image = hw.div_ceil(tiles);
+        (0..n * tiles).into_par_iter().for_each(|t| {
+            let (i, tile) = (t / tiles, t % tiles);
+            let pixels = tile * per_image..hw.min((tile + 1) * per_image);
+            if pixels.is_empty() {
+                return;
+            }
+            let image = &x_data[i * image_len..][..image_len];
+            geometry.with_columns(image, pixels.clone(), |cols| {
+                product(i, cols, pixels.len(), 0..c_out, pixels.clone());
+            });
+        });
+    }
+    match residual {
+        Some(r) => r,
+        None => {
+            // SAFETY: the blocks handed to `product` cover every image's every channel and
+            // pixel, and each GEMM wrote its whole block.
+            unsafe { fresh.set_len(len) };
+            // A Vec<f32> is taken over as it is (FlexTensor::empty's byte vector would be
+            // zeroed, then copied again to reach Bytes' alignment).
+            FlexTensor::new(
+                Bytes::from_elems(fresh),
+                Layout::contiguous(Shape::from(out_shape.to_vec())),
+                DType::F32,
+            )
         }
     }
-    out
+}
+
+/// The output buffer, shared by the parallel GEMMs that each write a block of their own.
+struct OutPtr(*mut f32);
+
+// SAFETY: the pointer is only written through in blocks that no two tasks share.
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// The element at `offset` (a method, so that closures capture the whole `OutPtr`).
+    fn at(&self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
 }
 
 /// `t` as a tensor that owns its whole buffer in row-major order (no view into a larger
@@ -336,53 +409,92 @@ impl Geometry {
         self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [0, 0]
     }
 
-    /// The GEMM's right-hand side for one image, `[c_in·kh·kw, oh·ow]`: the image itself when
-    /// the convolution is 1x1 of stride 1 without padding, its im2col otherwise.
-    fn columns<'a>(&self, image: &'a [f32]) -> Cow<'a, [f32]> {
-        if self.is_identity() {
-            return Cow::Borrowed(image);
-        }
+    /// How many tiles to cut one image's output pixels into: at least `min_tiles` (so that
+    /// every thread has one), and more when a tile's im2col would not stay in a core's cache.
+    /// Never tiles of under 64 pixels (a GEMM that narrow runs slowly) unless `min_tiles`
+    /// asks for them.
+    fn pixel_tiles(&self, min_tiles: usize) -> usize {
+        /// An im2col tile this size stays in a core's L2 cache (1-2 MiB on today's x86-64)
+        /// while the GEMM reads it.
+        const TILE_BYTES: usize = 512 * 1024;
         let [c_in, ..] = self.input;
         let ([kh, kw], [oh, ow]) = (self.kernel, self.out);
-        let mut cols = vec![0.0; c_in * kh * kw * oh * ow];
-        self.im2col(image, &mut cols);
-        Cow::Owned(cols)
+        let (column_bytes, pixels) = (c_in * kh * kw * size_of::<f32>(), oh * ow);
+        let by_cache = (pixels * column_bytes).div_ceil(TILE_BYTES).min(pixels.div_ceil(64));
+        // A multiple of min_tiles, so that the threads get equal shares.
+        by_cache.max(1).div_ceil(min_tiles.max(1)) * min_tiles.max(1)
     }
 
-    /// `cols[(c, ky, kx), (oy, ox)] = image[c, oy·sy + ky - py, ox·sx + kx - px]`, zero outside
-    /// the image. One input channel's rows per task.
-    fn im2col(&self, image: &[f32], cols: &mut [f32]) {
+    /// Runs `f` on the im2col of output pixels `pixels` of one image (row-major pixel order):
+    /// `[c_in·kh·kw, pixels.len()]`. It goes into a buffer that each thread keeps (as large
+    /// as the largest tile it has built), so that a pass neither allocates, zeroes nor
+    /// page-faults it again.
+    fn with_columns<R>(&self, image: &[f32], pixels: Range<usize>, f: impl FnOnce(&[f32]) -> R) -> R {
+        thread_local! {
+            static COLUMNS: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+        }
+        let [c_in, ..] = self.input;
+        let [kh, kw] = self.kernel;
+        let len = c_in * kh * kw * pixels.len();
+        // Taken, not borrowed: a call nested on this thread (rayon runs other work while it
+        // waits) finds the cell empty and uses a buffer of its own.
+        let mut cols = COLUMNS.take();
+        if cols.len() < len {
+            cols.resize(len, 0.0);
+        }
+        self.im2col(image, pixels, &mut cols[..len]);
+        let result = f(&cols[..len]);
+        COLUMNS.set(cols);
+        result
+    }
+
+    /// `cols[(c, ky, kx), p] = image[c, oy·sy + ky - py, ox·sx + kx - px]` for the output
+    /// pixels `p = (oy, ox)` in `pixels`, zero outside the image. Every element is written.
+    fn im2col(&self, image: &[f32], pixels: Range<usize>, cols: &mut [f32]) {
         let [_, h, w] = self.input;
         let [kh, kw] = self.kernel;
-        let [oh, ow] = self.out;
+        let ow = self.out[1];
         let [sy, sx] = self.stride;
         let [py, px] = self.padding;
-        cols.par_chunks_mut(kh * kw * oh * ow)
-            .zip(image.par_chunks(h * w))
-            .for_each(|(rows, plane)| {
-                for (ky, kx) in (0..kh).flat_map(|ky| (0..kw).map(move |kx| (ky, kx))) {
-                    let row = &mut rows[(ky * kw + kx) * oh * ow..][..oh * ow];
-                    let [y_first, y_end] = self.valid_range(0, ky);
-                    let [x_first, x_end] = self.valid_range(1, kx);
-                    for (oy, out_row) in row.chunks_exact_mut(ow).enumerate() {
-                        if !(y_first..y_end).contains(&oy) || x_first >= x_end {
-                            out_row.fill(0.0);
-                            continue;
-                        }
-                        let line = &plane[(oy * sy + ky - py) * w..][..w];
-                        out_row[..x_first].fill(0.0);
-                        out_row[x_end..].fill(0.0);
-                        let ix0 = x_first * sx + kx - px;
-                        if sx == 1 {
-                            out_row[x_first..x_end].copy_from_slice(&line[ix0..ix0 + x_end - x_first]);
-                        } else {
-                            for (o, v) in out_row[x_first..x_end].iter_mut().enumerate() {
-                                *v = line[ix0 + o * sx];
-                            }
-                        }
+        let width = pixels.len();
+        let taps = (0..kh).flat_map(|ky| (0..kw).map(move |kx| (ky, kx)));
+        let planes = image
+            .chunks_exact(h * w)
+            .flat_map(|plane| taps.clone().map(move |tap| (plane, tap)));
+        for (row, (plane, (ky, kx))) in cols.chunks_exact_mut(width).zip(planes) {
+            let [y_first, y_end] = self.valid_range(0, ky);
+            let [x_first, x_end] = self.valid_range(1, kx);
+            let mut p = pixels.start;
+            while p < pixels.end {
+                // The part of output row `oy` inside the tile: columns [ox0, ox1).
+                let (oy, ox0) = (p / ow, p % ow);
+                let ox1 = ow.min(ox0 + pixels.end - p);
+                let out = &mut row[p - pixels.start..][..ox1 - ox0];
+                p += ox1 - ox0;
+                if !(y_first..y_end).contains(&oy) {
+                    out.fill(0.0);
+                    continue;
+                }
+                // The columns whose input lies inside the image: [a, b).
+                let a = x_first.clamp(ox0, ox1);
+                let b = x_end.clamp(a, ox1);
+                out[..a - ox0].fill(0.0);
+                out[b - ox0..].fill(0.0);
+                if a == b {
+                    continue;
+                }
+                let line = &plane[(oy * sy + ky - py) * w..][..w];
+                let first = a * sx + kx - px;
+                let valid = &mut out[a - ox0..b - ox0];
+                if sx == 1 {
+                    valid.copy_from_slice(&line[first..first + valid.len()]);
+                } else {
+                    for (o, v) in valid.iter_mut().enumerate() {
+                        *v = line[first + o * sx];
                     }
                 }
-            });
+            }
+        }
     }
 
     /// The output positions `[first, end)` along axis `d` (0 rows, 1 columns) whose input
@@ -428,9 +540,10 @@ mod tests {
     }
 
     /// Every kind of convolution these networks have (1x1, 3x3 with and without padding,
-    /// strided, the factorised 1xk / kx1), at odd sizes, fused against burn's own convolution
-    /// on the same device. On three threads, at batch 1 (each image's channels split over the
-    /// threads, in uneven blocks) and batch 4 (an image a thread).
+    /// strided, the factorised 1xk / kx1), at odd sizes and at a size cut into several
+    /// tiles, fused against burn's own convolution
+    /// on the same device. On three threads, at batch 1 (a 1x1's output channels split over
+    /// the threads in uneven blocks, other kernels' output pixels in tiles) and batch 4.
     #[test]
     fn fused_convolutions_equal_burns() {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -456,6 +569,8 @@ mod tests {
             (6, 4, [3, 1], 1, [1, 0], [4, 4]),
             (3, 4, [5, 5], 1, [2, 2], [3, 3]),
             (2, 3, [1, 1], 2, [0, 0], [7, 7]),
+            // An im2col of several tiles per thread (Geometry::pixel_tiles).
+            (64, 8, [3, 3], 1, [1, 1], [40, 40]),
         ];
         for (i, (c_in, c_out, [kh, kw], stride, [ph, pw], [h, w])) in cases.into_iter().enumerate() {
             let seed = 10 * i as u64;
