@@ -33,7 +33,7 @@ impl<B: Block + Module> Block for Vec<B> {
 
 impl Block for MaxPool2d {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        MaxPool2d::forward(self, x)
+        super::fused_pool::max_pool2d(self, x)
     }
 
     fn output_shape(&self, input: FeatureShape, cost: &mut Cost) -> Result<FeatureShape, InputTooSmall> {

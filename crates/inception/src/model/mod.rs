@@ -6,6 +6,7 @@ pub mod basic_conv;
 pub mod block;
 pub mod fold;
 pub mod fused;
+pub mod fused_pool;
 pub mod hashed;
 pub mod inception_resnet_v1;
 pub mod inception_resnet_v2;

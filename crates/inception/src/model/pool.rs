@@ -37,7 +37,7 @@ impl AvgPoolProjection {
 
 impl Block for AvgPoolProjection {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.proj.forward(self.pool.forward(x))
+        self.proj.forward(super::fused_pool::avg_pool2d(&self.pool, x))
     }
 
     fn output_shape(&self, input: FeatureShape, t: &mut Cost) -> Result<FeatureShape, InputTooSmall> {
