@@ -120,10 +120,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         } else {
             args.forms.clone()
         };
-        for form in forms {
+        // The last form takes the loaded network instead of a copy, so that a run of one form
+        // (the memory runs of tools/bench.sh) holds one network, as `classify` does.
+        let mut loaded = Some(network);
+        let last = forms.len().saturating_sub(1);
+        for (i, form) in forms.into_iter().enumerate() {
+            let Some(network) = (if i == last { loaded.take() } else { loaded.clone() }) else {
+                break;
+            };
             let network = match form {
-                Form::Folded | Form::Unfused => network.clone().for_inference(&device),
-                Form::Loaded => network.clone(),
+                Form::Folded | Form::Unfused => network.for_inference(&device),
+                Form::Loaded => network,
             };
             fused::use_fused_kernels(form != Form::Unfused);
             for &batch in &args.batch_sizes {

@@ -286,8 +286,13 @@ pub fn load_weights(
     match WeightsFormat::detect(&bytes) {
         Some(WeightsFormat::Burnpack) => load_burnpack(bytes, arch, device),
         Some(WeightsFormat::Safetensors) => {
-            let mut store = SafetensorsStore::from_bytes(Some(bytes));
-            let tensors = read_tensors(&mut store, WeightsFormat::Safetensors)?;
+            // The store, and with it the file's bytes, is dropped once its tensors have
+            // buffers of their own, before the network is built: the file, its tensors and
+            // the network are never in memory at once.
+            let tensors = read_float_tensors(
+                &mut SafetensorsStore::from_bytes(Some(bytes)),
+                WeightsFormat::Safetensors,
+            )?;
             load_timm_tensors(tensors, arch, source, WeightsFormat::Safetensors, device)
         }
         Some(WeightsFormat::PyTorch) => Err(WeightsError::NeedsPath(WeightsFormat::PyTorch)),
@@ -323,20 +328,28 @@ pub fn load_weights_file(
         // Keep timm's indices: burn renumbers Sequential indices contiguously by default,
         // which would turn the pool branches' `branch3.1` into `branch3.0`.
         let mut store = burn::store::PytorchStore::from_file(path).map_indices_contiguous(false);
-        let tensors = read_tensors(&mut store, WeightsFormat::PyTorch)?;
+        let tensors = read_float_tensors(&mut store, WeightsFormat::PyTorch)?;
         return load_timm_tensors(tensors, arch, &source, WeightsFormat::PyTorch, device);
     }
     load_weights(bytes, arch, &source, device)
 }
 
-fn read_tensors<S: ModuleStore>(store: &mut S, format: WeightsFormat) -> Result<Vec<PackTensor>, WeightsError> {
-    store
+/// A checkpoint's float tensors, each read into f32 data of its own and checked
+/// ([`finite_f32`]), so that nothing of them still refers to the store afterwards.
+fn read_float_tensors<S: ModuleStore>(store: &mut S, format: WeightsFormat) -> Result<Vec<PackTensor>, WeightsError> {
+    let tensors: Vec<PackTensor> = store
         .get_all_tensors()
         .map(|all| all.values().cloned().collect())
         .map_err(|e| WeightsError::Corrupt {
             format,
             message: e.to_string(),
-        })
+        })?;
+    tensors
+        .into_iter()
+        // BatchNorm's step counter is training bookkeeping that burn does not keep.
+        .filter(|t| !t.name.ends_with(".num_batches_tracked"))
+        .map(finite_f32)
+        .collect()
 }
 
 fn load_timm_tensors(
@@ -346,12 +359,6 @@ fn load_timm_tensors(
     format: WeightsFormat,
     device: &Device,
 ) -> Result<LoadedWeights, WeightsError> {
-    // BatchNorm's step counter is training bookkeeping that burn does not keep.
-    let tensors = tensors
-        .into_iter()
-        .filter(|t| !t.name.ends_with(".num_batches_tracked"))
-        .map(finite_f32)
-        .collect::<Result<Vec<_>, _>>()?;
     let detected = detect_timm_arch(tensors.iter().map(|t| t.name.as_str()));
     let arch = arch.or(detected).unwrap_or(Arch::InceptionResnetV2);
 
@@ -410,7 +417,9 @@ fn load_burnpack(bytes: Vec<u8>, arch: Option<Arch>, device: &Device) -> Result<
         format: WeightsFormat::Burnpack,
         message: e.to_string(),
     };
-    let reader = burn_pack::Reader::from_bytes(bytes.clone()).map_err(|e| corrupt(&e))?;
+    // The reader takes the file's bytes, so that they go as soon as the tensors no longer
+    // need them.
+    let reader = burn_pack::Reader::from_bytes(bytes).map_err(|e| corrupt(&e))?;
     let meta: WeightsMeta = reader
         .metadata()
         .get(META_KEY)
@@ -483,22 +492,35 @@ fn finite_f32(t: PackTensor) -> Result<PackTensor, WeightsError> {
     let name = t.name.clone();
     // A reader's deferred data is checked against the length it declared.
     let (_, dtype, shape, param_id, bytes) = t.into_parts().map_err(|e| bad(&name, e.to_string()))?;
-    let values: Vec<f32> = match dtype {
-        DType::F32 => storage::f32_values(&bytes),
-        DType::F16 => bytes
-            .chunks_exact(2)
-            .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        DType::BF16 => bytes
-            .chunks_exact(2)
-            .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        _ => bytes
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
-            .collect(),
+    // Converted values for the other dtypes; f32 data is checked where it lies.
+    let converted: Option<Vec<f32>> = match dtype {
+        DType::F32 => None,
+        DType::F16 => Some(
+            bytes
+                .chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        ),
+        DType::BF16 => Some(
+            bytes
+                .chunks_exact(2)
+                .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        ),
+        _ => Some(
+            bytes
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+                .collect(),
+        ),
     };
-    let non_finite = values.iter().filter(|v| !v.is_finite()).count();
+    let non_finite = match &converted {
+        Some(values) => values.iter().filter(|v| !v.is_finite()).count(),
+        None => bytes
+            .chunks_exact(4)
+            .filter(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
+            .count(),
+    };
     if non_finite > 0 {
         let what = if dtype == DType::F64 {
             "NaN, infinite or out-of-f32-range"
@@ -507,10 +529,9 @@ fn finite_f32(t: PackTensor) -> Result<PackTensor, WeightsError> {
         };
         return Err(bad(&name, format!("{non_finite} of its {elements} values are {what}")));
     }
-    let bytes = if dtype == DType::F32 {
-        bytes
-    } else {
-        Bytes::from_bytes_vec(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+    let bytes = match converted {
+        None => bytes,
+        Some(values) => Bytes::from_bytes_vec(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
     };
     Ok(PackTensor::new(name, DType::F32, shape, param_id, bytes))
 }
