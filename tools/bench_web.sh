@@ -6,7 +6,8 @@
 #     thread), each from a cold start;
 #   - ONNX Runtime Web on WebGPU and on wasm (../shared/oracle/web).
 #   usage: tools/bench_web.sh [BACKENDS=webgpu,cpu,cpu-1thread] [ORT_EPS=wasm,webgpu] [RUNS=3] [WARMUP=1]
-# (BACKENDS: see tests/e2e/bench.mjs; cpu-unfused is the CPU path without the fused convolution.)
+# (BACKENDS: see tests/e2e/bench.mjs; cpu-unfused is the CPU path without the fused convolution,
+# webgpu-unfolded and cpu-unfolded the network with its BatchNorms unfolded.)
 # Here WebGPU is Chromium's SwiftShader, on the CPU: minutes per IRv2 pass, so keep RUNS small.
 # Prints a table; the JSON lines go to $CACHE/bench/web-<date>.jsonl. Run it on an idle machine.
 set -euo pipefail
@@ -47,19 +48,22 @@ python3 - "$out" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 ort_wasm = next((r["median_ms"] for r in rows if r.get("ep") == "wasm" and "median_ms" in r), None)
-print(f"\n{'engine':<34}{'first result ms':>16}{'ms/image':>11}{'images/s':>10}{'x ORT wasm':>12}{'max |diff|':>12}")
+print(f"\n{'engine':<42}{'first result ms':>16}{'ms/image':>11}{'images/s':>10}{'x ORT wasm':>12}{'max |diff|':>12}{'dispatches':>12}")
 for r in rows:
     if "error" in r:
-        print(f"{r.get('engine', 'onnxruntime-web') + ' ' + r.get('backend', r.get('ep', '')):<34}  error: {r['error'][:80]}")
+        print(f"{r.get('engine', 'onnxruntime-web') + ' ' + r.get('backend', r.get('ep', '')):<42}  error: {r['error'][:80]}")
         continue
     if "ep" in r:
-        name, first, diff = f"onnxruntime-web {r['ep']}", r["first_run_ms"], r.get("max_abs_diff_vs_fixture")
+        name, first, diff, dispatches = f"onnxruntime-web {r['ep']}", r["first_run_ms"], r.get("max_abs_diff_vs_fixture"), None
     else:
         unfused = "" if r.get("fused", True) else " unfused"
+        unfolded = "" if r.get("folded", True) else " unfolded"
         threads = f" {r['threads']}t" if r["backend"] == "cpu" else ""
-        name, first, diff = f"burn (this page) {r['backend']}{threads}{unfused}", r["cold"]["first_result_ms"], r.get("max_abs_diff")
+        name, first, diff = f"burn (this page) {r['backend']}{threads}{unfused}{unfolded}", r["cold"]["first_result_ms"], r.get("max_abs_diff")
+        # Compute dispatches of a warm pass (WebGPU only).
+        dispatches = (r.get("dispatches") or {}).get("per_pass")
     ms = r["median_ms"]
     ratio = f"{ms / ort_wasm:.2f}" if ort_wasm else "-"
-    print(f"{name:<34}{first:>16.0f}{ms:>11.1f}{1000 / ms:>10.3f}{ratio:>12}{diff if diff is not None else float('nan'):>12.2e}")
+    print(f"{name:<42}{first:>16.0f}{ms:>11.1f}{1000 / ms:>10.3f}{ratio:>12}{diff if diff is not None else float('nan'):>12.2e}{dispatches if dispatches is not None else '-':>12}")
 print(f"\nraw: {sys.argv[1]}")
 PY

@@ -262,10 +262,13 @@ const median = (xs) => {
 // check, device set-up and upload, first result: burn compiles its shaders on first use),
 // then `runs` timed passes on one input after `warmup` untimed ones (the first included).
 // All durations in ms.
-async function bench({ runs, warmup, fused, inputUrl, expectedUrl }) {
+// On WebGPU it also counts the compute dispatches of a pass: the first (burn's autotuning
+// runs candidate kernels) and the last timed one.
+async function bench({ runs, warmup, fused, folded, inputUrl, expectedUrl }) {
   const wasm_init_ms = await wasmReady;
   const { module, cpu } = await ready;
   module.useFusedKernels(fused !== false);
+  const dispatches = countDispatches();
   const manifest = await fetchManifest();
   if (!manifest) throw new Error("no weights/manifest.json to benchmark");
   let t = performance.now();
@@ -278,7 +281,8 @@ async function bench({ runs, warmup, fused, inputUrl, expectedUrl }) {
   t = performance.now();
   classifier?.free();
   classifier = null;
-  classifier = await module.Classifier.load(bytes, !cpu.no_gpu);
+  const load = folded === false ? module.Classifier.load_unfolded : module.Classifier.load;
+  classifier = await load(bytes, !cpu.no_gpu);
   const load_ms = performance.now() - t;
   const info = classifier.info();
   const backend = backendOf(info, cpu);
@@ -289,17 +293,19 @@ async function bench({ runs, warmup, fused, inputUrl, expectedUrl }) {
 
   const timed = async () => {
     const start = performance.now();
+    const before = dispatches?.count;
     const logits = await classifier.logits_for(input, size);
-    return { ms: performance.now() - start, logits };
+    return { ms: performance.now() - start, logits, dispatches: dispatches ? dispatches.count - before : null };
   };
   // The first result is the first warm-up pass (as in ONNX Runtime Web's harness).
   const passes = Math.max(1, warmup) + runs;
   const first = await timed();
   post({ type: "bench-progress", done: 1, total: passes, first_ms: first.ms });
   const times = [];
+  let last = first;
   for (let done = 2; done <= passes; done++) {
-    const { ms } = await timed();
-    if (done > passes - runs) times.push(ms);
+    last = await timed();
+    if (done > passes - runs) times.push(last.ms);
     post({ type: "bench-progress", done, total: passes });
   }
   let max_abs_diff = null;
@@ -312,12 +318,32 @@ async function bench({ runs, warmup, fused, inputUrl, expectedUrl }) {
   return {
     engine: "inception-web (burn)", backend: backend.kind, fallback_reason: backend.fallback_reason ?? null,
     threads: backend.threads, threads_reason: backend.threads_reason,
-    arch: info.arch, input_size: size, weights_bytes: bytes.length, fused: fused !== false,
+    arch: info.arch, input_size: size, weights_bytes: bytes.length, fused: fused !== false, folded: folded !== false,
     cold: { wasm_init_ms, download_ms, sha256_ms, load_ms, first_result_ms: first.ms,
       shader_compile_ms: Math.max(0, first.ms - ms) },
+    dispatches: backend.kind === "webgpu" ? { first_pass: first.dispatches, per_pass: last.dispatches } : null,
     warmup, runs, times_ms: times, median_ms: ms, images_per_s: 1000 / ms, max_abs_diff,
     logits: Array.from(first.logits),
   };
+}
+
+// Counts every compute dispatch sent to WebGPU in this worker from the first call on (one
+// counter, whichever call asks), or returns null without WebGPU. wgpu calls these methods
+// through the JavaScript objects (wasm-bindgen's glue looks the method up on each call), so
+// wrapping the prototype's sees all of them.
+let dispatchCounter = null;
+function countDispatches() {
+  const proto = self.GPUComputePassEncoder?.prototype;
+  if (!proto || dispatchCounter) return dispatchCounter;
+  dispatchCounter = { count: 0 };
+  for (const name of ["dispatchWorkgroups", "dispatchWorkgroupsIndirect"]) {
+    const original = proto[name];
+    proto[name] = function (...args) {
+      dispatchCounter.count++;
+      return original.apply(this, args);
+    };
+  }
+  return dispatchCounter;
 }
 
 // A smooth deterministic pattern in [-1, 1] when no input file is given.

@@ -2,25 +2,31 @@
 // per backend so that every run is a cold start, and prints one JSON line per backend. It
 // exits with an error when a run fails or its result is incomplete or on another backend.
 //   node tests/e2e/bench.mjs SITE_DIR BACKENDS RUNS WARMUP [INPUT_URL EXPECTED_URL]
-// BACKENDS is a comma list of `webgpu` and `cpu`, the latter with the suffixes `-1thread`
-// (the single-threaded module instead of the threaded one) and `-unfused` (burn's own
-// convolution operations instead of the fused convolution); the URLs are relative to the
-// site. Every CPU run of one call must give the logits of the first (within 1e-4): the
+// BACKENDS is a comma list of `webgpu` and `cpu`, each with the suffix `-unfolded` (the
+// network as loaded, BatchNorm not folded), `cpu` also with `-1thread` (the single-threaded
+// module instead of the threaded one) and `-unfused` (burn's own convolution operations instead
+// of the fused convolution); the URLs are relative to the site. A WebGPU result must count its
+// compute dispatches. Every CPU run of one call must give the logits of the first (within 1e-4): the
 // threaded module and the single-threaded one compute the same network.
 import { availableParallelism } from "node:os";
 import { keepToOrigin, launchChromium, serveDir } from "./browser.mjs";
 
-/** `cpu-1thread-unfused` → {backend: "cpu", oneThread: true, fused: false}. */
+/** `cpu-1thread-unfused` → {backend: "cpu", oneThread: true, fused: false, folded: true}. */
 function parse(name) {
-  const m = /^(webgpu|cpu)((?:-1thread|-unfused)*)$/.exec(name);
-  if (!m) throw new Error(`unknown backend ${name}: webgpu or cpu[-1thread][-unfused]`);
-  return { backend: m[1], oneThread: m[2].includes("-1thread"), fused: !m[2].includes("-unfused") };
+  const m = /^(webgpu|cpu)((?:-1thread|-unfused|-unfolded)*)$/.exec(name);
+  // The thread count and the fused convolution are the CPU path's.
+  if (!m || (m[1] === "webgpu" && /-1thread|-unfused/.test(m[2]))) {
+    throw new Error(`unknown backend ${name}: webgpu[-unfolded] or cpu[-1thread][-unfused][-unfolded]`);
+  }
+  const has = (suffix) => m[2].includes(suffix);
+  return { backend: m[1], oneThread: has("-1thread"), fused: !has("-unfused"), folded: !has("-unfolded") };
 }
 
 /** What is wrong with a benchmark result, or null: it must be complete and on the backend asked for. */
 function check(r, name, runs) {
   const want = parse(name);
   if (r.fused !== want.fused) return `ran with fused=${r.fused}, asked for ${name}`;
+  if (r.folded !== want.folded) return `ran with folded=${r.folded}, asked for ${name}`;
   const finite = (x) => Number.isFinite(x) && x >= 0;
   if (r.backend !== want.backend) return `ran on ${r.backend} (${r.fallback_reason}), not ${want.backend}`;
   // The page is cross-origin isolated here (the server sends COOP/COEP): the CPU gets
@@ -30,6 +36,10 @@ function check(r, name, runs) {
   if (r.times_ms?.length !== runs || !r.times_ms.every((t) => finite(t) && t > 0)) return `bad times ${r.times_ms}`;
   if (!Object.values(r.cold ?? {}).every(finite)) return `bad cold-start figures ${JSON.stringify(r.cold)}`;
   if (!(r.median_ms > 0)) return `bad median ${r.median_ms}`;
+  const counted = (n) => Number.isInteger(n) && n > 0;
+  if (r.backend === "webgpu" && !(counted(r.dispatches?.first_pass) && counted(r.dispatches?.per_pass))) {
+    return `bad dispatch counts ${JSON.stringify(r.dispatches)}`;
+  }
   if (!(r.logits?.length > 0) || !r.logits.every(Number.isFinite)) return `bad logits ${r.logits}`;
   return null;
 }
@@ -50,6 +60,7 @@ try {
       const want = parse(backend);
       const q = new URLSearchParams({ bench: "", backend: want.backend, runs, warmup });
       if (!want.fused) q.set("fused", "0");
+      if (!want.folded) q.set("fold", "0");
       if (want.oneThread) q.set("threads", "1");
       if (input) q.set("input", input);
       if (expected) q.set("expected", expected);

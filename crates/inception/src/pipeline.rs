@@ -80,11 +80,22 @@ pub struct Answer {
 impl Pipeline {
     /// Loaded weights in their inference form (BatchNorm folded) on `device`.
     pub fn new(weights: LoadedWeights, device: &Device) -> Self {
-        let labels = weights.meta.labels();
+        let network = weights.network.for_inference(device);
+        Self::around(network, weights.meta, device)
+    }
+
+    /// Loaded weights as they were loaded, each BatchNorm a layer of its own, on `device`:
+    /// for measuring what the inference form gives (the page's benchmark `fold=0`).
+    pub fn unfolded(weights: LoadedWeights, device: &Device) -> Self {
+        let network = weights.network.to_device(device);
+        Self::around(network, weights.meta, device)
+    }
+
+    fn around(network: Network, meta: WeightsMeta, device: &Device) -> Self {
         Self {
-            network: weights.network.for_inference(device),
-            meta: weights.meta,
-            labels,
+            labels: meta.labels(),
+            network,
+            meta,
             device: device.clone(),
         }
     }

@@ -69,7 +69,14 @@ impl Classifier {
     pub async fn load(weights: Vec<u8>, allow_gpu: bool) -> Result<Classifier, JsError> {
         // Loaded on the host, where the BatchNorm fold runs, then moved to the device.
         let loaded = load_weights(weights, None, "page", &Device::flex()).map_err(js_error)?;
-        Ok(Self::on_device(loaded, allow_gpu).await)
+        Ok(Self::on_device(loaded, allow_gpu, Pipeline::new).await)
+    }
+
+    /// As [`Classifier::load`], with every BatchNorm left a layer of its own: the benchmark
+    /// mode's `fold=0`, for measuring what folding gives.
+    pub async fn load_unfolded(weights: Vec<u8>, allow_gpu: bool) -> Result<Classifier, JsError> {
+        let loaded = load_weights(weights, None, "page", &Device::flex()).map_err(js_error)?;
+        Ok(Self::on_device(loaded, allow_gpu, Pipeline::unfolded).await)
     }
 
     /// `{arch, num_classes, input_size, source, dtype, backend: {kind, fallback_reason}}`.
@@ -135,13 +142,17 @@ impl Classifier {
             meta,
             format: inception::weights::WeightsFormat::Burnpack,
         };
-        Self::on_device(loaded, allow_gpu).await
+        Self::on_device(loaded, allow_gpu, Pipeline::new).await
     }
 
-    async fn on_device(loaded: LoadedWeights, allow_gpu: bool) -> Classifier {
+    async fn on_device(
+        loaded: LoadedWeights,
+        allow_gpu: bool,
+        pipeline: fn(LoadedWeights, &Device) -> Pipeline,
+    ) -> Classifier {
         let (device, backend) = init_device(allow_gpu).await;
         Classifier {
-            pipeline: Pipeline::new(loaded, &device),
+            pipeline: pipeline(loaded, &device),
             backend,
         }
     }
