@@ -516,27 +516,15 @@ impl Geometry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::hashed::hashed_input;
+    use crate::model::hashed::hashed_tensor as random;
+    use inception_test_support::max_abs_diff;
 
-    fn tensor(values: Vec<f32>, shape: [usize; 4], device: &Device) -> Tensor<4> {
-        Tensor::from_data(TensorData::new(values, shape), device)
-    }
-
-    fn random(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
-        let n: usize = shape.iter().product();
-        // hashed_input gives 3·size² values per image; take what the shape needs.
-        let size = (n / 3).isqrt() + 1;
-        let mut values = hashed_input(1, size, seed);
-        values.truncate(n);
-        tensor(values, shape, device)
-    }
-
-    fn max_relative_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
+    /// The largest difference, relative to the largest magnitude of `expected`.
+    fn max_relative_diff(a: Tensor<4>, expected: Tensor<4>) -> f32 {
         let a: Vec<f32> = a.into_data().try_to_vec::<f32>().expect("f32 data");
-        let b: Vec<f32> = b.into_data().try_to_vec::<f32>().expect("f32 data");
-        assert_eq!(a.len(), b.len());
+        let b: Vec<f32> = expected.into_data().try_to_vec::<f32>().expect("f32 data");
         let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-        a.iter().zip(&b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+        max_abs_diff(&a, &b) / scale
     }
 
     /// Every kind of convolution these networks have (1x1, 3x3 with and without padding,

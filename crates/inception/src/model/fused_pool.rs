@@ -175,15 +175,9 @@ fn max_nan(m: f32, v: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::hashed::hashed_input;
+    use crate::model::hashed::hashed_tensor as random;
     use burn::nn::pool::{AvgPool2dConfig, MaxPool2dConfig};
-
-    fn random(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
-        let len: usize = shape.iter().product();
-        let mut values = hashed_input(1, (len / 3).isqrt() + 1, seed);
-        values.truncate(len);
-        Tensor::from_data(TensorData::new(values, shape), device)
-    }
+    use inception_test_support::max_abs_diff;
 
     fn values(t: Tensor<4>) -> (Vec<usize>, Vec<f32>) {
         let dims = t.dims().to_vec();
@@ -227,10 +221,7 @@ mod tests {
                 let (dims, fused) = values(avg_pool2d(&avg, x.clone()));
                 let (expected_dims, expected) = values(avg.forward(x.clone()));
                 assert_eq!(dims, expected_dims, "average pool, case {i}");
-                let diff = fused
-                    .iter()
-                    .zip(&expected)
-                    .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+                let diff = max_abs_diff(&fused, &expected);
                 assert!(
                     diff < 1e-6,
                     "average pool, case {i}, count_padding {count_padding}: {diff}"

@@ -70,6 +70,14 @@ pub fn hashed_input(batch: usize, size: usize, seed: u64) -> Vec<f32> {
     (0..(batch * 3 * size * size) as u64).map(|i| unit(seed, i)).collect()
 }
 
+/// A tensor of `shape` in [-1, 1), for the kernels' tests.
+#[cfg(test)]
+pub(crate) fn hashed_tensor(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
+    let len: usize = shape.iter().product();
+    let values: Vec<f32> = (0..len as u64).map(|i| unit(seed, i)).collect();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
