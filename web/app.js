@@ -345,6 +345,9 @@ function camView(card, result) {
     const ctx = canvas.getContext("2d");
     const { x, y, width, height } = result.crop;
     ctx.globalAlpha = 1;
+    // A camera frame's bitmap is closed once the next frame is shown (its width is then 0);
+    // drawing a closed bitmap throws, so a view that is no longer the card's draws nothing.
+    if (photo && photo.width === 0) return;
     if (photo) ctx.drawImage(photo, x, y, width, height, 0, 0, side, side);
     else ctx.clearRect(0, 0, side, side);
     const shown = heat[selected()];
@@ -419,11 +422,15 @@ const camera = new Camera({
     : Promise.resolve(null)),
   onFrame: (answer, bitmap, rate) => {
     const card = cameraCard();
-    const previous = card.photo;
-    card.photo = bitmap;
     card.dataset.frames = String(Number(card.dataset.frames ?? 0) + 1);
     card.querySelector("h2").textContent = rate === null ? "Camera" : `Camera, ${rate.toFixed(1)} frames/s`;
-    if (answer.type !== "result") return showError(card, answer.message);
+    if (answer.type !== "result") {
+      // The card keeps the last frame shown; this one is not shown.
+      bitmap.close();
+      return showError(card, answer.message);
+    }
+    const previous = card.photo;
+    card.photo = bitmap;
     // The previous frame's bitmap is let go once the new one is drawn in its place.
     showResult(card, answer.result, "preparing the frame").then(() => previous?.close());
   },
